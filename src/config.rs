@@ -1,0 +1,157 @@
+//! Settings from flags, `NAVIS_*` environment and an optional TOML file, in that order.
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./navis-data";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The settings every subcommand shares, so that the admin CLI finds the server's database.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SettingsArgs {
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs
+    #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, global = true, env = "NAVIS_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Public base URL users and clients reach the server at; the issuer and every absolute URL derive from it [default: http://<listen address>]
+    #[arg(long, global = true, env = "NAVIS_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Directory for the embedded database [default: ./navis-data]
+    #[arg(long, global = true, env = "NAVIS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL [default: sqlite://<data dir>/navis.db]
+    #[arg(long, global = true, env = "NAVIS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Largest accepted request body, in bytes; larger bodies get 413 [default: 4194304]
+    #[arg(long, global = true, env = "NAVIS_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Whether the sign-up page creates accounts (true|false) [default: true]
+    #[arg(long, global = true, env = "NAVIS_ALLOW_SIGNUP", value_name = "BOOL")]
+    pub allow_signup: Option<bool>,
+    /// How often batched API-key last-used times are written, in seconds [default: 15]
+    #[arg(long, global = true, env = "NAVIS_LAST_USED_FLUSH_SECS", value_name = "SECS")]
+    pub last_used_flush_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    max_body_bytes: Option<usize>,
+    allow_signup: Option<bool>,
+    last_used_flush_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// Scheme, host and optional port and path prefix; never a trailing slash.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub max_body_bytes: usize,
+    pub allow_signup: bool,
+    pub last_used_flush_secs: u64,
+}
+
+impl Settings {
+    pub fn resolve(args: &SettingsArgs) -> anyhow::Result<Settings> {
+        let file: FileSettings = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| anyhow::anyhow!("invalid listen address {listen_text:?}: expected IP:PORT such as 127.0.0.1:8080"))?;
+        let public_url = normalize_public_url(&args.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}")))?;
+        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("navis.db").display()));
+        let max_body_bytes = args.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes < 1024 {
+            anyhow::bail!("max_body_bytes must be at least 1024");
+        }
+        Ok(Settings {
+            listen,
+            public_url,
+            data_dir,
+            database_url,
+            max_body_bytes,
+            allow_signup: args.allow_signup.or(file.allow_signup).unwrap_or(true),
+            last_used_flush_secs: args.last_used_flush_secs.or(file.last_used_flush_secs).unwrap_or(15).max(1),
+        })
+    }
+
+    /// Cookies are `Secure` whenever users reach the server over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// `scheme://host[:port]` of the public URL, for Origin checks.
+    pub fn public_origin(&self) -> String {
+        url::Url::parse(&self.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+    }
+
+    pub fn public_host(&self) -> Option<String> {
+        url::Url::parse(&self.public_url).ok().and_then(|u| u.host_str().map(str::to_owned))
+    }
+
+    /// The absolute URL of a path on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}
+
+/// One canonical spelling of the public URL: it is the issuer and the resource, and
+/// clients compare those strings byte for byte.
+pub fn normalize_public_url(raw: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| anyhow::anyhow!("invalid public URL {raw:?}: {e}"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        anyhow::bail!("the public URL must be http or https, not {}", url.scheme());
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        anyhow::bail!("the public URL must not carry credentials, a query or a fragment");
+    }
+    if url.host_str().is_none() {
+        anyhow::bail!("the public URL needs a host");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_is_canonical() {
+        assert_eq!(normalize_public_url("HTTPS://Navis.Example.com/").ok().as_deref(), Some("https://navis.example.com"));
+        assert_eq!(normalize_public_url("http://127.0.0.1:8080").ok().as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(normalize_public_url("https://example.com/navis/").ok().as_deref(), Some("https://example.com/navis"));
+        assert!(normalize_public_url("ftp://example.com").is_err());
+        assert!(normalize_public_url("https://example.com/?x=1").is_err());
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_defaults_fill_the_rest() {
+        let dir = std::env::temp_dir().join(format!("navis-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).ok();
+        let file = dir.join("navis.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\npublic_url = \"https://file.example\"\nallow_signup = false\n").ok();
+        let args = SettingsArgs { config: Some(file), public_url: Some("https://flag.example/".into()), ..Default::default() };
+        let s = Settings::resolve(&args).map_err(|e| e.to_string());
+        let s = s.as_ref().map_err(|e| e.as_str());
+        assert_eq!(s.map(|s| s.listen.to_string()), Ok("127.0.0.1:9000".into()));
+        assert_eq!(s.map(|s| s.public_url.clone()), Ok("https://flag.example".into()));
+        assert_eq!(s.map(|s| s.allow_signup), Ok(false));
+        assert_eq!(s.map(|s| s.database_url.clone()), Ok("sqlite://./navis-data/navis.db".into()));
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure rules: no I/O, time is a parameter.
+pub mod clock;
+pub mod scope;
+pub mod secret;
+pub mod token;

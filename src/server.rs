@@ -1,0 +1,106 @@
+//! Wiring: open the store, migrate, build the router, serve until shutdown.
+use std::{sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::core::clock::{Clock, SystemClock};
+use crate::mcp::edge::McpTransports;
+use crate::service::App;
+use crate::store::{Store, sqlite::SqliteStore};
+use crate::web::{self, AppState};
+
+/// Opens the database named by the URL and brings its schema up to date.
+pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        anyhow::bail!("PostgreSQL is not supported yet by this build; use the embedded SQLite database (the default)");
+    } else {
+        Arc::new(SqliteStore::open(database_url).await.map_err(|e| anyhow::anyhow!("cannot open database {database_url}: {e}"))?)
+    };
+    store.migrate().await.map_err(|e| anyhow::anyhow!("cannot migrate database: {e}"))?;
+    Ok(store)
+}
+
+pub async fn app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    Ok(App::new(open_store(&settings.database_url).await?, clock))
+}
+
+/// A running server's parts, for `navis serve` and for the tests.
+pub struct Running {
+    pub app: App,
+    pub local_addr: std::net::SocketAddr,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Binds, then serves in the background until `shutdown` is cancelled; flushes last-used times on the way out.
+pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let app = app(&settings, clock).await?;
+    let listener = TcpListener::bind(settings.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+    let local_addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let state = AppState { app: app.clone(), mcp: Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token())), settings: Arc::new(settings) };
+    let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
+    let router = web::router(state);
+
+    let flusher_app = app.clone();
+    let flusher_stop = shutdown.clone();
+    let flusher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(flush_every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = flusher_stop.cancelled() => break,
+            }
+            if let Err(e) = flusher_app.flush_last_used().await {
+                tracing::warn!(error = %e, "cannot write last-used times; will retry");
+            }
+        }
+    });
+
+    let stop = shutdown.clone();
+    let final_app = app.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await?;
+        flusher.await.ok();
+        final_app.flush_last_used().await.map_err(|e| anyhow::anyhow!("final last-used flush failed: {e}"))?;
+        Ok(())
+    });
+    Ok(Running { app, local_addr, shutdown, task })
+}
+
+/// `navis serve`: runs until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let public_url = settings.public_url.clone();
+    let running = start(settings, Arc::new(SystemClock)).await?;
+    tracing::info!(address = %running.local_addr, %public_url, "Navis is listening; MCP endpoint at {public_url}/functions/v1/mcp-server-v2");
+    eprintln!("Navis is running at {public_url}  (MCP: {public_url}/functions/v1/mcp-server-v2; sign up at {public_url}/signup)");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown.cancel();
+    running.task.await??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

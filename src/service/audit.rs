@@ -1,0 +1,22 @@
+//! The per-user trail of security events shown on the Connected Apps page.
+use uuid::Uuid;
+
+use super::{App, ServiceResult};
+use crate::store::AuditEvent;
+
+pub const KEY_CREATED: &str = "api_key.created";
+pub const KEY_REVOKED: &str = "api_key.revoked";
+pub const SIGN_IN_FAILED: &str = "sign_in.failed";
+pub const SIGNED_IN: &str = "sign_in.succeeded";
+
+impl App {
+    pub async fn audit(&self, user_id: Uuid, kind: &str, detail: impl Into<String>) -> ServiceResult<()> {
+        let event = AuditEvent { id: Uuid::now_v7(), user_id, kind: kind.to_owned(), detail: detail.into(), created_at: self.now() };
+        self.store.insert_audit(&event).await?;
+        Ok(())
+    }
+
+    pub async fn audit_trail(&self, user_id: Uuid, limit: u32) -> ServiceResult<Vec<AuditEvent>> {
+        Ok(self.store.list_audit(user_id, limit).await?)
+    }
+}

@@ -1,0 +1,46 @@
+//! Services: accounts, credentials and the workspace. Every workspace call takes a `Principal`.
+use std::sync::Arc;
+
+use crate::core::clock::Clock;
+use crate::store::{Store, StoreError};
+
+pub mod accounts;
+pub mod audit;
+pub mod keys;
+pub mod principal;
+pub mod workspace;
+
+pub use principal::{AuthFailure, Credential, Principal};
+
+/// Everything a request needs, shared by the HTTP edge, the MCP server and the CLI.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub last_used: Arc<keys::LastUsed>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, last_used: Arc::new(keys::LastUsed::default()) }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Also used for ids that belong to another user: the two are indistinguishable.
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Store(#[from] StoreError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,0 +1,54 @@
+//! Who is calling: produced once at the edge from a bearer token, passed to every service call.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::core::scope::Access;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub access: Access,
+    pub credential: Credential,
+}
+
+#[derive(Debug, Clone)]
+pub enum Credential {
+    ApiKey { id: String, name: String, expires_at: Option<DateTime<Utc>> },
+}
+
+impl Credential {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::ApiKey { .. } => "api_key",
+        }
+    }
+
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Credential::ApiKey { expires_at, .. } => *expires_at,
+        }
+    }
+}
+
+/// Why a bearer token was refused. Only `Revoked` and `Expired` are told apart from
+/// `Invalid`, and only to a caller who presented the real secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    Missing,
+    Malformed,
+    Invalid,
+    Revoked,
+    Expired,
+}
+
+impl AuthFailure {
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Invalid => "invalid",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::Expired => "expired",
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Persistence: one trait, one implementation per database. SQL lives here and only here.
+//! Every workspace method takes the owning user's id and filters by it.
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::core::scope::Access;
+
+pub mod sqlite;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    /// The lookup id embedded in the token (not secret).
+    pub id: String,
+    pub user_id: Uuid,
+    pub name: String,
+    pub access: Access,
+    /// SHA-256 of the whole token.
+    pub digest: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub kind: String,
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub status: String,
+    pub start_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub project_id: Option<Uuid>,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub priority: String,
+    pub due_date: Option<NaiveDate>,
+    pub assignee: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: Uuid,
+    pub task_id: Uuid,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub entity_type: &'static str,
+    pub entity_id: Uuid,
+    pub title: String,
+    pub action: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+/// Filters of `list_tasks`; every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub project_id: Option<Uuid>,
+    pub statuses: Vec<String>,
+    pub priority: Option<String>,
+    pub due_from: Option<NaiveDate>,
+    pub due_to: Option<NaiveDate>,
+    pub tag: Option<String>,
+    pub assignee: Option<String>,
+    pub text: Option<String>,
+    /// When false (the default) done tasks are left out.
+    pub include_done: bool,
+}
+
+/// One page of a listing, newest first; `next` is the id to continue after.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Uuid>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Accounts
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+
+    // Browser sessions (looked up by the digest of the cookie value)
+    async fn insert_session(&self, digest: &[u8], user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, digest: &[u8]) -> StoreResult<()>;
+
+    // API keys
+    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>>;
+    /// Marks the key revoked; false if the user has no such live key.
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Writes batched last-used times (never moves a time backwards).
+    async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()>;
+
+    // Audit trail
+    async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    // Projects
+    async fn insert_project(&self, project: &Project) -> StoreResult<()>;
+    async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>>;
+    async fn list_projects(&self, user_id: Uuid, status: Option<&str>, include_archived: bool, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Project>>;
+    async fn update_project(&self, project: &Project) -> StoreResult<bool>;
+    /// Deletes the project (and, through the foreign key, its tasks).
+    async fn delete_project(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// (status, count) of the project's tasks.
+    async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>>;
+    /// Open (not done) task count per project, for the given projects.
+    async fn open_task_counts(&self, user_id: Uuid, project_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, i64)>>;
+
+    // Tasks
+    /// Inserts all tasks or none.
+    async fn insert_tasks(&self, tasks: &[Task]) -> StoreResult<()>;
+    async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>>;
+    async fn list_tasks(&self, user_id: Uuid, filter: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>>;
+    async fn update_task(&self, task: &Task) -> StoreResult<bool>;
+    async fn delete_task(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    async fn list_comments(&self, user_id: Uuid, task_id: Uuid) -> StoreResult<Vec<Comment>>;
+
+    // Activity
+    async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
+}

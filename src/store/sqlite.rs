@@ -1,0 +1,540 @@
+//! The embedded default: SQLite in WAL mode through sqlx.
+use std::{path::Path, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{
+    QueryBuilder, Row, Sqlite, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+};
+use uuid::Uuid;
+
+use super::*;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or a bare path).
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .statement_cache_capacity(256);
+        let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Fixed-width UTC timestamps, so that text comparison in SQL is time comparison.
+fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn opt_ts(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(ts)
+}
+
+fn opt_date(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+fn get_str(row: &SqliteRow, col: &str) -> StoreResult<String> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+fn get_uuid(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
+    let s = get_str(row, col)?;
+    Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
+}
+
+fn get_opt_uuid(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
+    row.try_get::<Option<String>, _>(col)?
+        .map(|s| Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid"))))
+        .transpose()
+}
+
+fn parse_ts(col: &str, s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("{col}: not a timestamp")))
+}
+
+fn get_ts(row: &SqliteRow, col: &str) -> StoreResult<DateTime<Utc>> {
+    parse_ts(col, &get_str(row, col)?)
+}
+
+fn get_opt_ts(row: &SqliteRow, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    row.try_get::<Option<String>, _>(col)?.map(|s| parse_ts(col, &s)).transpose()
+}
+
+fn get_opt_date(row: &SqliteRow, col: &str) -> StoreResult<Option<NaiveDate>> {
+    row.try_get::<Option<String>, _>(col)?
+        .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("{col}: not a date"))))
+        .transpose()
+}
+
+fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
+
+fn user_from(row: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: get_uuid(row, "id")?,
+        email: get_str(row, "email")?,
+        password_hash: get_str(row, "password_hash")?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
+fn api_key_from(row: &SqliteRow) -> StoreResult<ApiKey> {
+    let scope = get_str(row, "scope")?;
+    Ok(ApiKey {
+        id: get_str(row, "id")?,
+        user_id: get_uuid(row, "user_id")?,
+        name: get_str(row, "name")?,
+        access: Access::parse(&scope).ok_or_else(|| StoreError::Corrupt("scope".into()))?,
+        digest: row.try_get("digest")?,
+        created_at: get_ts(row, "created_at")?,
+        expires_at: get_opt_ts(row, "expires_at")?,
+        revoked_at: get_opt_ts(row, "revoked_at")?,
+        last_used_at: get_opt_ts(row, "last_used_at")?,
+    })
+}
+
+fn project_from(row: &SqliteRow) -> StoreResult<Project> {
+    Ok(Project {
+        id: get_uuid(row, "id")?,
+        user_id: get_uuid(row, "user_id")?,
+        name: get_str(row, "name")?,
+        description: get_str(row, "description")?,
+        status: get_str(row, "status")?,
+        start_date: get_opt_date(row, "start_date")?,
+        due_date: get_opt_date(row, "due_date")?,
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+    })
+}
+
+fn task_from(row: &SqliteRow) -> StoreResult<Task> {
+    let tags: String = row.try_get("tags")?;
+    Ok(Task {
+        id: get_uuid(row, "id")?,
+        user_id: get_uuid(row, "user_id")?,
+        project_id: get_opt_uuid(row, "project_id")?,
+        title: get_str(row, "title")?,
+        description: get_str(row, "description")?,
+        status: get_str(row, "status")?,
+        priority: get_str(row, "priority")?,
+        due_date: get_opt_date(row, "due_date")?,
+        assignee: row.try_get("assignee")?,
+        completed_at: get_opt_ts(row, "completed_at")?,
+        tags: serde_json::from_str(&tags).map_err(|_| StoreError::Corrupt("tags".into()))?,
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+    })
+}
+
+/// Splits one extra row off a `limit + 1` query into the continuation id.
+fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(id)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+const TASK_COLUMNS: &str = "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(user.id.to_string())
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(ts(user.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        sqlx::query("SELECT * FROM users WHERE email = ?").bind(email).fetch_optional(&self.pool).await?.as_ref().map(user_from).transpose()
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        sqlx::query("SELECT * FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?.as_ref().map(user_from).transpose()
+    }
+
+    async fn insert_session(&self, digest: &[u8], user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(digest)
+            .bind(user_id.to_string())
+            .bind(ts(now))
+            .bind(ts(expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        sqlx::query("SELECT u.* FROM web_sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = ? AND s.expires_at > ?")
+            .bind(digest)
+            .bind(ts(now))
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
+    }
+
+    async fn delete_session(&self, digest: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM web_sessions WHERE digest = ?").bind(digest).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&key.id)
+            .bind(key.user_id.to_string())
+            .bind(&key.name)
+            .bind(key.access.as_str())
+            .bind(&key.digest)
+            .bind(ts(key.created_at))
+            .bind(opt_ts(key.expires_at))
+            .bind(opt_ts(key.revoked_at))
+            .bind(opt_ts(key.last_used_at))
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        sqlx::query("SELECT * FROM api_keys WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.as_ref().map(api_key_from).transpose()
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>> {
+        sqlx::query("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC")
+            .bind(user_id.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(api_key_from)
+            .collect()
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(id)
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in used {
+            sqlx::query("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)")
+                .bind(ts(*at))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(event.id.to_string())
+            .bind(event.user_id.to_string())
+            .bind(&event.kind)
+            .bind(&event.detail)
+            .bind(ts(event.created_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?")
+            .bind(user_id.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(AuditEvent {
+                    id: get_uuid(row, "id")?,
+                    user_id: get_uuid(row, "user_id")?,
+                    kind: get_str(row, "kind")?,
+                    detail: get_str(row, "detail")?,
+                    created_at: get_ts(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_project(&self, p: &Project) -> StoreResult<()> {
+        sqlx::query("INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(p.id.to_string())
+            .bind(p.user_id.to_string())
+            .bind(&p.name)
+            .bind(&p.description)
+            .bind(&p.status)
+            .bind(opt_date(p.start_date))
+            .bind(opt_date(p.due_date))
+            .bind(ts(p.created_at))
+            .bind(ts(p.updated_at))
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>> {
+        sqlx::query("SELECT * FROM projects WHERE id = ? AND user_id = ?")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(project_from)
+            .transpose()
+    }
+
+    async fn list_projects(&self, user_id: Uuid, status: Option<&str>, include_archived: bool, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Project>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM projects WHERE user_id = ");
+        q.push_bind(user_id.to_string());
+        if let Some(status) = status {
+            q.push(" AND status = ").push_bind(status.to_owned());
+        } else if !include_archived {
+            q.push(" AND status <> 'archived'");
+        }
+        if let Some(after) = after {
+            q.push(" AND id < ").push_bind(after.to_string());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let items = rows.iter().map(project_from).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page(items, limit, |p| p.id))
+    }
+
+    async fn update_project(&self, p: &Project) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE projects SET name = ?, description = ?, status = ?, start_date = ?, due_date = ?, updated_at = ? WHERE id = ? AND user_id = ?")
+            .bind(&p.name)
+            .bind(&p.description)
+            .bind(&p.status)
+            .bind(opt_date(p.start_date))
+            .bind(opt_date(p.due_date))
+            .bind(ts(p.updated_at))
+            .bind(p.id.to_string())
+            .bind(p.user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_project(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM projects WHERE id = ? AND user_id = ?")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM tasks WHERE user_id = ? AND project_id = ? GROUP BY status")
+            .bind(user_id.to_string())
+            .bind(project_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((get_str(r, "status")?, r.try_get::<i64, _>("n")?))).collect()
+    }
+
+    async fn open_task_counts(&self, user_id: Uuid, project_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, i64)>> {
+        if project_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT project_id, COUNT(*) AS n FROM tasks WHERE user_id = ");
+        q.push_bind(user_id.to_string()).push(" AND status <> 'done' AND project_id IN (");
+        let mut sep = q.separated(", ");
+        for id in project_ids {
+            sep.push_bind(id.to_string());
+        }
+        q.push(") GROUP BY project_id");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((get_uuid(r, "project_id")?, r.try_get::<i64, _>("n")?))).collect()
+    }
+
+    async fn insert_tasks(&self, tasks: &[Task]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for t in tasks {
+            sqlx::query(
+                "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(t.id.to_string())
+            .bind(t.user_id.to_string())
+            .bind(t.project_id.map(|p| p.to_string()))
+            .bind(&t.title)
+            .bind(&t.description)
+            .bind(&t.status)
+            .bind(&t.priority)
+            .bind(opt_date(t.due_date))
+            .bind(&t.assignee)
+            .bind(opt_ts(t.completed_at))
+            .bind(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into()))
+            .bind(ts(t.created_at))
+            .bind(ts(t.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_or)?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>> {
+        sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(task_from)
+            .transpose()
+    }
+
+    async fn list_tasks(&self, user_id: Uuid, f: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "));
+        q.push_bind(user_id.to_string());
+        if let Some(p) = f.project_id {
+            q.push(" AND project_id = ").push_bind(p.to_string());
+        }
+        if !f.statuses.is_empty() {
+            q.push(" AND status IN (");
+            let mut sep = q.separated(", ");
+            for s in &f.statuses {
+                sep.push_bind(s.clone());
+            }
+            q.push(")");
+        } else if !f.include_done {
+            q.push(" AND status <> 'done'");
+        }
+        if let Some(p) = &f.priority {
+            q.push(" AND priority = ").push_bind(p.clone());
+        }
+        if let Some(d) = f.due_from {
+            q.push(" AND due_date >= ").push_bind(d.format("%Y-%m-%d").to_string());
+        }
+        if let Some(d) = f.due_to {
+            q.push(" AND due_date <= ").push_bind(d.format("%Y-%m-%d").to_string());
+        }
+        if let Some(tag) = &f.tag {
+            q.push(" AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ").push_bind(tag.clone()).push(")");
+        }
+        if let Some(a) = &f.assignee {
+            q.push(" AND assignee = ").push_bind(a.clone());
+        }
+        if let Some(text) = &f.text {
+            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            q.push(" AND (title LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\' OR description LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+        }
+        if let Some(after) = after {
+            q.push(" AND id < ").push_bind(after.to_string());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let items = rows.iter().map(task_from).collect::<StoreResult<Vec<_>>>()?;
+        Ok(page(items, limit, |t| t.id))
+    }
+
+    async fn update_task(&self, t: &Task) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?, priority = ?, due_date = ?, assignee = ?, completed_at = ?, tags = ?, updated_at = ? \
+             WHERE id = ? AND user_id = ?",
+        )
+        .bind(t.project_id.map(|p| p.to_string()))
+        .bind(&t.title)
+        .bind(&t.description)
+        .bind(&t.status)
+        .bind(&t.priority)
+        .bind(opt_date(t.due_date))
+        .bind(&t.assignee)
+        .bind(opt_ts(t.completed_at))
+        .bind(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(ts(t.updated_at))
+        .bind(t.id.to_string())
+        .bind(t.user_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_task(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND user_id = ?")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_comments(&self, user_id: Uuid, task_id: Uuid) -> StoreResult<Vec<Comment>> {
+        sqlx::query("SELECT id, task_id, body, created_at FROM comments WHERE user_id = ? AND task_id = ? ORDER BY id")
+            .bind(user_id.to_string())
+            .bind(task_id.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(Comment { id: get_uuid(r, "id")?, task_id: get_uuid(r, "task_id")?, body: get_str(r, "body")?, created_at: get_ts(r, "created_at")? }))
+            .collect()
+    }
+
+    async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {
+        sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(a.id.to_string())
+            .bind(a.user_id.to_string())
+            .bind(a.entity_type)
+            .bind(a.entity_id.to_string())
+            .bind(&a.title)
+            .bind(a.action)
+            .bind(ts(a.at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! The axum edge: thin handlers that parse, call a service, and render.
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{any, get, post},
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::Settings;
+use crate::mcp::edge::{self, MCP_PATHS, McpTransports, PRM_PREFIX};
+use crate::service::App;
+
+pub mod bearer;
+pub mod csrf;
+pub mod html;
+pub mod pages;
+pub mod wellknown;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub settings: Arc<Settings>,
+    pub mcp: Arc<McpTransports>,
+}
+
+/// Form posts are small; the MCP endpoint applies its own (configurable) limit.
+const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(PRM_PREFIX, get(wellknown::protected_resource_root));
+    for path in MCP_PATHS {
+        router = router
+            .route(path, any(edge::handle))
+            .route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
+    }
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/signup", get(pages::signup_form).post(pages::signup))
+        .route("/signin", get(pages::signin_form).post(pages::signin))
+        .route("/signout", post(pages::signout))
+        .route("/settings/connected-apps", get(pages::connected_apps))
+        .route("/settings/connected-apps/keys", post(pages::create_key))
+        .route("/settings/connected-apps/keys/{id}/revoke", post(pages::revoke_key))
+        .route("/assets/app.js", get(pages::script))
+        .route("/assets/app.css", get(pages::stylesheet))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+    router
+        .merge(pages)
+        .fallback(not_found)
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.app.store.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "message": "database unreachable" }))).into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not_found", "message": "No such route." }))).into_response()
+}

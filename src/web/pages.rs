@@ -1,0 +1,344 @@
+//! Sign-up, sign-in, sign-out and Settings → Connected Apps.
+use axum::{
+    Form,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::{
+    AppState,
+    csrf::{self, SESSION_COOKIE},
+    html::{error_box, esc, page},
+};
+use crate::core::scope::Access;
+use crate::mcp::edge::MCP_PATHS;
+use crate::service::{ServiceError, accounts::SESSION_LIFETIME, keys::expiry_from_date};
+use crate::store::User;
+
+fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = String>) -> Response {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
+    let cookie = csrf::cookie(headers, SESSION_COOKIE)?;
+    state.app.session_user(cookie).await.ok().flatten()
+}
+
+fn csrf_failure() -> Response {
+    page(StatusCode::FORBIDDEN, "Request refused", None, r#"<h1>Request refused</h1><p>This form was not submitted from a Navis page, or it has expired. Go back, reload the page and try again.</p>"#)
+}
+
+fn internal_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "page failed");
+    page(StatusCode::INTERNAL_SERVER_ERROR, "Error", None, "<h1>Something went wrong</h1><p>Nothing was changed. Try again in a moment.</p>")
+}
+
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in_user(&state, &headers).await {
+        Some(_) => Redirect::to("/settings/connected-apps").into_response(),
+        None => Redirect::to("/signin").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option<&str>, csrf_token: &str) -> Response {
+    let (title, action, button, other) = if signup {
+        ("Create your account", "/signup", "Create account", r#"Already have an account? <a href="/signin">Sign in</a>"#)
+    } else {
+        ("Sign in", "/signin", "Sign in", r#"No account yet? <a href="/signup">Create one</a>"#)
+    };
+    let autocomplete = if signup { "new-password" } else { "current-password" };
+    let body = format!(
+        r#"<section class="card narrow">
+<h1>{title}</h1>
+{error}
+<form method="post" action="{action}">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>Email <input type="email" name="email" value="{email}" required autocomplete="email" autofocus></label>
+<label>Password <input type="password" name="password" required minlength="8" autocomplete="{autocomplete}"></label>
+<button type="submit">{button}</button>
+</form>
+<p class="muted">{other}</p>
+</section>"#,
+        error = error_box(error),
+        csrf = esc(csrf_token),
+        email = esc(email),
+    );
+    page(status, title, None, &body)
+}
+
+fn signup_disabled() -> Response {
+    page(StatusCode::FORBIDDEN, "Sign-up disabled", None, r#"<section class="card narrow"><h1>Sign-up is disabled</h1><p>Ask the administrator for an account (<code>navis user create</code>), then <a href="/signin">sign in</a>.</p></section>"#)
+}
+
+pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !state.settings.allow_signup {
+        return signup_disabled();
+    }
+    let (token, set) = csrf::token(&state.settings, &headers);
+    with_cookies(credentials_page(StatusCode::OK, true, "", None, &token), set)
+}
+
+pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CredentialsForm>) -> Response {
+    if !state.settings.allow_signup {
+        return signup_disabled();
+    }
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return csrf_failure();
+    }
+    match state.app.create_user(&form.email, &form.password).await {
+        Ok(user) => start_session(&state, user.id).await,
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf),
+        Err(e) => internal_error(e),
+    }
+}
+
+async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Response {
+    match state.app.start_session(user_id).await {
+        Ok(cookie) => {
+            let set = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), "Lax");
+            with_cookies(Redirect::to("/settings/connected-apps").into_response(), [set])
+        }
+        Err(e) => internal_error(e),
+    }
+}
+
+pub async fn signin_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (token, set) = csrf::token(&state.settings, &headers);
+    with_cookies(credentials_page(StatusCode::OK, false, "", None, &token), set)
+}
+
+pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CredentialsForm>) -> Response {
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return csrf_failure();
+    }
+    match state.app.verify_credentials(&form.email, &form.password).await {
+        Ok(Some(user)) => start_session(&state, user.id).await,
+        Ok(None) => credentials_page(StatusCode::UNAUTHORIZED, false, &form.email, Some("Incorrect email or password."), &form.csrf),
+        Err(e) => internal_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn signout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return csrf_failure();
+    }
+    if let Some(cookie) = csrf::cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = state.app.end_session(cookie).await
+    {
+        return internal_error(e);
+    }
+    let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, "Lax");
+    with_cookies(Redirect::to("/signin").into_response(), [clear])
+}
+
+fn fmt_time(t: Option<DateTime<Utc>>, none: &str) -> String {
+    t.map(|t| format!(r#"<time datetime="{}">{}</time>"#, t.to_rfc3339(), t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_else(|| none.to_owned())
+}
+
+/// The panel shown once, right after a key is created: the only time the token is visible.
+fn new_key_panel(state: &AppState, name: &str, token: &str) -> String {
+    let mcp_url = state.settings.url(MCP_PATHS[0]);
+    let claude = serde_json::to_string_pretty(&serde_json::json!({
+        "mcpServers": { "navis": {
+            "command": "npx",
+            "args": ["-y", "mcp-remote", mcp_url, "--header", "Authorization:${NAVIS_AUTH}"],
+            "env": { "NAVIS_AUTH": format!("Bearer {token}") }
+        }}
+    }))
+    .unwrap_or_default();
+    let curl = format!(
+        "curl {mcp_url} \\\n  -H \"Authorization: Bearer {token}\" \\\n  -H \"Content-Type: application/json\" \\\n  -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{{}}}}'"
+    );
+    format!(
+        r#"<section class="card new-key" id="new-key">
+<h2>API key “{name}” created</h2>
+<p><strong>Copy it now: it will not be shown again.</strong> Navis keeps only a digest of it.</p>
+<div class="copy-row"><code id="new-token">{token}</code><button type="button" data-copy="new-token">Copy</button></div>
+<h3>Claude Desktop (<code>claude_desktop_config.json</code>)</h3>
+<div class="copy-row"><pre id="snippet-claude">{claude}</pre><button type="button" data-copy="snippet-claude">Copy</button></div>
+<h3>curl</h3>
+<div class="copy-row"><pre id="snippet-curl">{curl}</pre><button type="button" data-copy="snippet-curl">Copy</button></div>
+</section>"#,
+        name = esc(name),
+        token = esc(token),
+        claude = esc(&claude),
+        curl = esc(&curl),
+    )
+}
+
+async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, new_key: Option<String>, error: Option<&str>) -> Response {
+    let keys = match state.app.list_api_keys(user.id).await {
+        Ok(keys) => keys,
+        Err(e) => return internal_error(e),
+    };
+    let audit = match state.app.audit_trail(user.id, 20).await {
+        Ok(a) => a,
+        Err(e) => return internal_error(e),
+    };
+    let mcp_url = state.settings.url(MCP_PATHS[0]);
+    let csrf = esc(csrf_token);
+    let rows: String = if keys.is_empty() {
+        r#"<tr><td colspan="8" class="muted">No API keys yet.</td></tr>"#.to_owned()
+    } else {
+        keys.iter()
+            .map(|k| {
+                let action = if k.status == "revoked" {
+                    String::new()
+                } else {
+                    format!(
+                        r#"<form method="post" action="/settings/connected-apps/keys/{id}/revoke"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="danger">Revoke</button></form>"#,
+                        id = esc(&k.id)
+                    )
+                };
+                format!(
+                    r#"<tr data-key-id="{id}"><td>{name}</td><td>{scope}</td><td><code>{display}</code></td><td>{created}</td><td>{last}</td><td>{expires}</td><td class="status-{status}">{status}</td><td>{action}</td></tr>"#,
+                    id = esc(&k.id),
+                    name = esc(&k.name),
+                    scope = k.scope_label,
+                    display = esc(&k.display_id),
+                    created = fmt_time(Some(k.created_at), ""),
+                    last = fmt_time(k.last_used_at, "Never"),
+                    expires = fmt_time(k.expires_at, "Never"),
+                    status = k.status,
+                )
+            })
+            .collect()
+    };
+    let audit_rows: String = if audit.is_empty() {
+        r#"<li class="muted">Nothing yet.</li>"#.to_owned()
+    } else {
+        audit.iter().map(|e| format!("<li>{} — {}</li>", fmt_time(Some(e.created_at), ""), esc(&e.detail))).collect()
+    };
+    let body = format!(
+        r#"<h1>Connected Apps</h1>
+{error}
+<section class="card">
+<h2>Your MCP server URL</h2>
+<div class="copy-row"><code id="mcp-url">{mcp_url}</code><button type="button" data-copy="mcp-url">Copy</button></div>
+<p class="muted">Paste it into Claude Desktop, Claude Code, Cursor or any MCP client, with an API key below. <code>{alias}</code> works too.</p>
+</section>
+{new_key}
+<section class="card">
+<h2>Create API key</h2>
+<form method="post" action="/settings/connected-apps/keys" class="inline">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>Name <input type="text" name="name" required maxlength="100" placeholder="e.g. Claude Desktop on my laptop"></label>
+<fieldset><legend>Access</legend>
+<label><input type="radio" name="scope" value="read" checked> Read</label>
+<label><input type="radio" name="scope" value="write"> Read + Write</label>
+</fieldset>
+<label>Expires (optional) <input type="date" name="expires"></label>
+<button type="submit">Create API key</button>
+</form>
+</section>
+<section class="card">
+<h2>API keys</h2>
+<table class="keys">
+<thead><tr><th>Name</th><th>Access</th><th>Key</th><th>Created</th><th>Last used</th><th>Expires</th><th>Status</th><th></th></tr></thead>
+<tbody>{rows}</tbody>
+</table>
+</section>
+<section class="card">
+<h2>Security events</h2>
+<ul class="audit">{audit_rows}</ul>
+</section>"#,
+        error = error_box(error),
+        mcp_url = esc(&mcp_url),
+        alias = esc(&state.settings.url(MCP_PATHS[1])),
+        new_key = new_key.unwrap_or_default(),
+    );
+    page(if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, "Connected Apps", Some((&user.email, csrf_token)), &body)
+}
+
+pub async fn connected_apps(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    let (token, set) = csrf::token(&state.settings, &headers);
+    with_cookies(render_connected_apps(&state, &user, &token, None, None).await, set)
+}
+
+#[derive(Deserialize)]
+pub struct CreateKeyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    expires: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn create_key(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CreateKeyForm>) -> Response {
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return csrf_failure();
+    }
+    let Some(access) = Access::parse(&form.scope) else {
+        return render_connected_apps(&state, &user, &form.csrf, None, Some("Choose Read or Read + Write.")).await;
+    };
+    let expires_at = match form.expires.trim() {
+        "" => None,
+        date => match NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ServiceError::Invalid("The expiration date must look like 2026-12-31.".into())).and_then(|d| expiry_from_date(d, state.app.now())) {
+            Ok(at) => Some(at),
+            Err(e) => return render_connected_apps(&state, &user, &form.csrf, None, Some(&e.to_string())).await,
+        },
+    };
+    match state.app.create_api_key(user.id, &form.name, access, expires_at).await {
+        Ok(created) => {
+            let panel = new_key_panel(&state, &created.key.name, &created.token.plaintext);
+            render_connected_apps(&state, &user, &form.csrf, Some(panel), None).await
+        }
+        Err(ServiceError::Invalid(m)) => render_connected_apps(&state, &user, &form.csrf, None, Some(&m)).await,
+        Err(e) => internal_error(e),
+    }
+}
+
+pub async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return csrf_failure();
+    }
+    match state.app.revoke_api_key(user.id, &id).await {
+        Ok(()) => Redirect::to("/settings/connected-apps").into_response(),
+        Err(ServiceError::NotFound(m)) => render_connected_apps(&state, &user, &form.csrf, None, Some(&m)).await,
+        Err(e) => internal_error(e),
+    }
+}
+
+pub async fn script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("assets/app.js"))
+}
+
+pub async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("assets/app.css"))
+}

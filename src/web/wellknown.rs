@@ -1,0 +1,40 @@
+//! RFC 9728 protected resource metadata: one document per MCP path, plus the root form.
+use axum::{
+    Json,
+    extract::{OriginalUri, State},
+    http::header,
+    response::IntoResponse,
+};
+use serde_json::json;
+
+use super::AppState;
+use crate::config::Settings;
+use crate::core::scope;
+use crate::mcp::edge::PRM_PREFIX;
+
+fn document(settings: &Settings, resource: String) -> serde_json::Value {
+    json!({
+        "resource": resource,
+        // The issuer string, byte-identical to the authorization server metadata's.
+        "authorization_servers": [settings.public_url],
+        "scopes_supported": [scope::READ, scope::WRITE],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Navis MCP server",
+        "resource_documentation": settings.url("/"),
+    })
+}
+
+fn respond(doc: serde_json::Value) -> impl IntoResponse {
+    ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (header::CACHE_CONTROL, "public, max-age=300")], Json(doc))
+}
+
+/// `/.well-known/oauth-protected-resource/<mcp path>` describes `<public url>/<mcp path>`.
+pub async fn protected_resource(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> impl IntoResponse {
+    let path = uri.path().strip_prefix(PRM_PREFIX).unwrap_or("/mcp");
+    respond(document(&state.settings, state.settings.url(path)))
+}
+
+/// The root form describes the whole origin, a prefix of both MCP paths.
+pub async fn protected_resource_root(State(state): State<AppState>) -> impl IntoResponse {
+    respond(document(&state.settings, state.settings.public_url.clone()))
+}
