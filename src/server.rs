@@ -36,8 +36,13 @@ pub struct Running {
 
 /// Binds, then serves in the background until `shutdown` is cancelled; flushes last-used times on the way out.
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let app = app(&settings, clock).await?;
     let listener = TcpListener::bind(settings.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+    start_on(listener, settings, clock).await
+}
+
+/// Like [`start`], on a listener the caller bound (tests bind port 0 to learn the public URL first).
+pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let app = app(&settings, clock).await?;
     let local_addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let state = AppState { app: app.clone(), mcp: Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token())), settings: Arc::new(settings) };

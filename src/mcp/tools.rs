@@ -118,7 +118,12 @@ pub fn needs_write(name: &str) -> bool {
 
 fn parse<T: DeserializeOwned>(tool: &str, args: Option<JsonObject>) -> Result<T, CallToolResult> {
     let value = serde_json::Value::Object(args.unwrap_or_default());
-    serde_json::from_value(value).map_err(|e| error_result(format!("Invalid arguments for {tool}: {e}. Check the tool's input schema and try again.")))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let hint = if field.ends_with("date") || field.ends_with("_after") || field.ends_with("_before") { " (dates are YYYY-MM-DD)" } else { "" };
+        let place = if field == "." { String::new() } else { format!(" in `{field}`") };
+        error_result(format!("Invalid arguments for {tool}{place}: {}{hint}. Check the tool's input schema and try again.", e.inner()))
+    })
 }
 
 fn error_result(message: String) -> CallToolResult {

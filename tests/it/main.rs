@@ -1,1 +1,13 @@
+//! The one integration-test binary: every test starts a real Navis on a loopback port.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod harness;
+
+mod cli;
+mod contract;
+mod isolation;
+mod pages;
+mod robustness;
+mod sdk_clients;
+mod storage;
+mod workspace;

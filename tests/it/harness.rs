@@ -1,0 +1,150 @@
+//! A real Navis on an ephemeral loopback port, with its own database and a clock the test moves.
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use navis::{
+    App,
+    config::{Settings, SettingsArgs},
+    core::{clock::ManualClock, scope::Access},
+    server::{Running, start_on},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const MCP: &str = "/functions/v1/mcp-server-v2";
+
+pub struct TestServer {
+    pub base: String,
+    pub app: App,
+    pub clock: ManualClock,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    running: Option<Running>,
+}
+
+pub struct Options {
+    pub max_body_bytes: Option<usize>,
+    pub allow_signup: Option<bool>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_body_bytes: None, allow_signup: None }
+    }
+}
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let args = SettingsArgs {
+            listen: Some(addr.to_string()),
+            data_dir: Some(dir.path().to_path_buf()),
+            max_body_bytes: options.max_body_bytes,
+            allow_signup: options.allow_signup,
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&args).expect("settings");
+        let clock = ManualClock::new(start_time());
+        let running = start_on(listener, settings, Arc::new(clock.clone())).await.expect("server starts");
+        Self {
+            base: format!("http://{addr}"),
+            app: running.app.clone(),
+            clock,
+            dir,
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            running: Some(running),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("navis.db")
+    }
+
+    pub async fn user(&self, email: &str) -> Uuid {
+        self.app.create_user(email, "correct horse battery").await.expect("user").id
+    }
+
+    pub async fn key(&self, user: Uuid, access: Access) -> String {
+        self.app.create_api_key(user, "test key", access, None).await.expect("key").token.plaintext
+    }
+
+    /// A user with a read key and a write key.
+    pub async fn account(&self, email: &str) -> Account {
+        let id = self.user(email).await;
+        Account { id, read: self.key(id, Access::Read).await, write: self.key(id, Access::Write).await }
+    }
+
+    /// POST one JSON-RPC message exactly as the seed's curl does: only Authorization and Content-Type.
+    pub async fn rpc(&self, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = self.http.post(self.url(MCP)).header("Content-Type", "application/json").body(body.to_string());
+        if let Some(token) = token {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        req.send().await.expect("request")
+    }
+
+    /// A JSON-RPC call that must succeed at the HTTP level; returns the whole JSON-RPC response.
+    pub async fn rpc_ok(&self, token: &str, method: &str, params: Value) -> Value {
+        let resp = self.rpc(Some(token), json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+        assert_eq!(resp.status(), 200, "{method} should answer 200");
+        resp.json().await.expect("json-rpc response")
+    }
+
+    /// Calls a tool; returns its `CallToolResult`.
+    pub async fn tool(&self, token: &str, name: &str, args: Value) -> Value {
+        let v = self.rpc_ok(token, "tools/call", json!({"name": name, "arguments": args})).await;
+        v.get("result").cloned().unwrap_or_else(|| panic!("{name}: no result in {v}"))
+    }
+
+    /// Calls a tool that must succeed; returns its structured content.
+    pub async fn ok(&self, token: &str, name: &str, args: Value) -> Value {
+        let r = self.tool(token, name, args).await;
+        assert_eq!(r["isError"], false, "{name} failed: {r}");
+        r["structuredContent"].clone()
+    }
+
+    /// Calls a tool that must fail as a tool error; returns its message.
+    pub async fn tool_error(&self, token: &str, name: &str, args: Value) -> String {
+        let r = self.tool(token, name, args).await;
+        assert_eq!(r["isError"], true, "{name} should fail: {r}");
+        r["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Stops the server gracefully; returns its data directory, which lives as long as the caller keeps it.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(running) = self.running.take() {
+            running.shutdown.cancel();
+            running.task.await.expect("join").expect("clean shutdown");
+        }
+        let placeholder = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self.dir, placeholder)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            running.shutdown.cancel();
+        }
+    }
+}
+
+pub struct Account {
+    pub id: Uuid,
+    pub read: String,
+    pub write: String,
+}

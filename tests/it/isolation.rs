@@ -1,0 +1,74 @@
+//! Two users: no tool or resource lets one read, change or detect the other's data by id.
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::harness::TestServer;
+
+/// The error B gets for A's id must read exactly like the error for an id that never existed.
+async fn same_as_unknown(s: &TestServer, token: &str, tool: &str, foreign: &str, make: impl Fn(&str) -> Value) {
+    let unknown = Uuid::now_v7().to_string();
+    let foreign_err = s.tool_error(token, tool, make(foreign)).await;
+    let unknown_err = s.tool_error(token, tool, make(&unknown)).await;
+    assert_eq!(foreign_err.replace(foreign, "ID"), unknown_err.replace(&unknown, "ID"), "{tool} tells a foreign id from an unknown one");
+    assert!(foreign_err.contains("No "), "{tool}: {foreign_err}");
+}
+
+#[tokio::test]
+async fn no_tool_or_resource_crosses_between_users() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    let today = s.clock_now().date_naive().to_string();
+    let pa = s.ok(&a.write, "create_project", json!({"name": "Ada's secret project"})).await;
+    let ta = s.ok(&a.write, "create_task", json!({"title": "Ada's secret task", "project_id": pa["id"], "due_date": today})).await;
+    let pb = s.ok(&b.write, "create_project", json!({"name": "Bob's project"})).await;
+    let tb = s.ok(&b.write, "create_task", json!({"title": "Bob's task", "project_id": pb["id"]})).await;
+    let (pa_id, ta_id) = (pa["id"].as_str().unwrap().to_owned(), ta["id"].as_str().unwrap().to_owned());
+
+    // Ids of Ada's, used by Bob, with a read and with a write key.
+    same_as_unknown(&s, &b.read, "get_project", &pa_id, |id| json!({"id": id})).await;
+    same_as_unknown(&s, &b.write, "update_project", &pa_id, |id| json!({"id": id, "name": "pwned"})).await;
+    same_as_unknown(&s, &b.write, "update_project", &pa_id, |id| json!({"id": id, "status": "archived"})).await;
+    same_as_unknown(&s, &b.write, "delete_project", &pa_id, |id| json!({"id": id, "cascade": true})).await;
+    same_as_unknown(&s, &b.read, "list_tasks", &pa_id, |id| json!({"project_id": id})).await;
+    same_as_unknown(&s, &b.write, "create_task", &pa_id, |id| json!({"title": "planted", "project_id": id})).await;
+    same_as_unknown(&s, &b.write, "create_tasks", &pa_id, |id| json!({"tasks": [{"title": "planted", "project_id": id}]})).await;
+    same_as_unknown(&s, &b.read, "get_task", &ta_id, |id| json!({"id": id})).await;
+    same_as_unknown(&s, &b.write, "update_task", &ta_id, |id| json!({"id": id, "title": "pwned"})).await;
+    same_as_unknown(&s, &b.write, "update_task", &pa_id, |id| json!({"id": tb["id"], "project_id": id})).await;
+    same_as_unknown(&s, &b.write, "complete_task", &ta_id, |id| json!({"id": id})).await;
+    same_as_unknown(&s, &b.write, "delete_task", &ta_id, |id| json!({"id": id})).await;
+
+    // Listings and resources show Bob only his own.
+    let projects = s.ok(&b.read, "list_projects", json!({})).await;
+    assert_eq!(projects["projects"].as_array().unwrap().len(), 1);
+    assert_eq!(projects["projects"][0]["id"], pb["id"]);
+    let tasks = s.ok(&b.read, "list_tasks", json!({"include_done": true})).await;
+    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(tasks["tasks"][0]["id"], tb["id"]);
+    let found = s.ok(&b.read, "list_tasks", json!({"text": "secret"})).await;
+    assert_eq!(found["tasks"], json!([]));
+    assert_eq!(s.ok(&b.read, "get_current_user", json!({})).await["email"], "bob@example.com");
+    for uri in ["navis://projects/all", "navis://tasks/today"] {
+        let r = s.rpc_ok(&b.read, "resources/read", json!({"uri": uri})).await;
+        let text = r["result"]["contents"][0]["text"].as_str().unwrap();
+        assert!(!text.contains(&pa_id) && !text.contains(&ta_id) && !text.contains("Ada"), "{uri}: {text}");
+    }
+    let foreign = s.rpc_ok(&b.read, "resources/read", json!({"uri": format!("navis://projects/{pa_id}/tasks")})).await;
+    let unknown_id = Uuid::now_v7().to_string();
+    let unknown = s.rpc_ok(&b.read, "resources/read", json!({"uri": format!("navis://projects/{unknown_id}/tasks")})).await;
+    assert_eq!(foreign["error"]["code"], unknown["error"]["code"]);
+    assert_eq!(foreign["error"]["message"].as_str().unwrap().replace(&pa_id, "ID"), unknown["error"]["message"].as_str().unwrap().replace(&unknown_id, "ID"));
+    assert!(foreign.get("result").is_none(), "{foreign}");
+
+    // Ada's data is exactly as she left it.
+    let pa_now = s.ok(&a.read, "get_project", json!({"id": pa_id})).await;
+    assert_eq!(pa_now["name"], "Ada's secret project");
+    assert_eq!(pa_now["status"], "active");
+    assert_eq!(pa_now["total_tasks"], 1);
+    let ta_now = s.ok(&a.read, "get_task", json!({"id": ta_id})).await;
+    assert_eq!(ta_now["title"], "Ada's secret task");
+    assert_eq!(ta_now["status"], "todo");
+    let today_a = s.rpc_ok(&a.read, "resources/read", json!({"uri": "navis://tasks/today"})).await;
+    assert!(today_a["result"]["contents"][0]["text"].as_str().unwrap().contains(&ta_id));
+}

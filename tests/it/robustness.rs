@@ -1,0 +1,60 @@
+//! Bad input gets a clear error and the server keeps serving.
+use serde_json::{Value, json};
+
+use crate::harness::{MCP, Options, TestServer};
+
+async fn post_raw(s: &TestServer, token: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {token}")).header("Content-Type", "application/json").body(body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn malformed_oversized_unknown_method_and_unknown_tool() {
+    let s = TestServer::start_with(Options { max_body_bytes: Some(16 * 1024), ..Default::default() }).await;
+    let a = s.account("ada@example.com").await;
+
+    let resp = post_raw(&s, &a.read, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":").await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32700);
+
+    let resp = post_raw(&s, &a.read, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}]").await;
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("batches"));
+
+    let huge = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_project","arguments":{"name": "x".repeat(20 * 1024)}}});
+    let resp = post_raw(&s, &a.write, huge.to_string()).await;
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("16384"));
+
+    let unknown_method = s.rpc_ok(&a.read, "tasks/teleport", json!({})).await;
+    assert_eq!(unknown_method["error"]["code"], -32601, "{unknown_method}");
+
+    let unknown_tool = s.rpc_ok(&a.read, "tools/call", json!({"name": "launch_rockets", "arguments": {}})).await;
+    assert_eq!(unknown_tool["error"]["code"], -32602, "{unknown_tool}");
+    assert!(unknown_tool["error"]["message"].as_str().unwrap().contains("launch_rockets"));
+
+    // Nothing was created by the oversized call, and the server still serves.
+    assert_eq!(s.ok(&a.read, "list_projects", json!({})).await["projects"], json!([]));
+    s.ok(&a.write, "create_project", json!({"name": "still alive"})).await;
+
+    let resp = s.http.get(s.url("/api/v1/nothing")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "not_found");
+    assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(s.http.get(s.url("/readyz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn last_used_times_reach_the_database_in_batches_and_at_shutdown() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    s.ok(&a.read, "list_projects", json!({})).await;
+    let id = navis::core::token::parse(&a.read).unwrap().id.to_owned();
+    // Authenticating did not write: the database still has no last-used time.
+    assert!(s.app.store.api_key(&id).await.unwrap().unwrap().last_used_at.is_none());
+    let app = s.app.clone();
+    s.stop().await;
+    assert!(app.store.api_key(&id).await.unwrap().unwrap().last_used_at.is_some(), "flushed at shutdown");
+}
