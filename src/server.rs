@@ -23,7 +23,7 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub async fn app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-    Ok(App::new(open_store(&settings.database_url).await?, clock))
+    Ok(App::new(open_store(&settings.database_url).await?, clock, &settings.public_url))
 }
 
 /// A running server's parts, for `navis serve` and for the tests.
@@ -51,16 +51,23 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
 
     let flusher_app = app.clone();
     let flusher_stop = shutdown.clone();
+    // Background jobs: batched last-used writes, and reaping registrations never used.
     let flusher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(flush_every);
-        tick.tick().await;
+        let mut reap = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tokio::select! {
-                _ = tick.tick() => {}
+                _ = tick.tick() => {
+                    if let Err(e) = flusher_app.flush_last_used().await {
+                        tracing::warn!(error = %e, "cannot write last-used times; will retry");
+                    }
+                }
+                _ = reap.tick() => match flusher_app.reap_unused_clients().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(clients = n, "reaped OAuth registrations that were never used"),
+                    Err(e) => tracing::warn!(error = %e, "cannot reap unused OAuth clients"),
+                },
                 _ = flusher_stop.cancelled() => break,
-            }
-            if let Err(e) = flusher_app.flush_last_used().await {
-                tracing::warn!(error = %e, "cannot write last-used times; will retry");
             }
         }
     });

@@ -20,19 +20,29 @@ const BODY_LEN: usize = ID_LEN + SECRET_LEN + CHECKSUM_LEN;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     ApiKey,
+    /// OAuth access token (1 hour).
+    Access,
+    /// OAuth refresh token (rotated on every use).
+    Refresh,
+    /// OAuth authorization code (single use, minutes).
+    Code,
 }
 
 impl TokenKind {
     pub const fn prefix(self) -> &'static str {
         match self {
             TokenKind::ApiKey => "nops_",
+            TokenKind::Access => "nopa_",
+            TokenKind::Refresh => "nopr_",
+            TokenKind::Code => "nopc_",
         }
     }
 
-    const ALL: [TokenKind; 1] = [TokenKind::ApiKey];
+    const ALL: [TokenKind; 4] = [TokenKind::ApiKey, TokenKind::Access, TokenKind::Refresh, TokenKind::Code];
 }
 
 /// A freshly minted token: the plaintext leaves the server once, in the create response.
+#[derive(Clone)]
 pub struct NewToken {
     pub kind: TokenKind,
     pub id: String,
@@ -62,8 +72,58 @@ pub enum TokenFormatError {
 }
 
 pub fn mint(kind: TokenKind) -> NewToken {
-    let id = random_base62(ID_LEN);
-    let secret = random_base62(SECRET_LEN);
+    assemble(kind, random_base62(ID_LEN), random_base62(SECRET_LEN))
+}
+
+/// A token derived from `seed` under a server `key`: the same inputs give the same token.
+/// Refresh rotation uses it so that a retried refresh can be answered with the very successor
+/// it already received, although only digests are stored. Without the key, the seed tells
+/// nothing about the result.
+pub fn mint_derived(kind: TokenKind, key: &[u8], seed: &str, label: &str) -> NewToken {
+    let mut stream = DerivedChars::new(key, seed, label);
+    let id: String = (0..ID_LEN).map(|_| stream.next_char()).collect();
+    let secret: String = (0..SECRET_LEN).map(|_| stream.next_char()).collect();
+    assemble(kind, id, secret)
+}
+
+/// Base62 characters from HMAC-SHA256 in counter mode, by rejection sampling.
+struct DerivedChars<'a> {
+    key: &'a [u8],
+    seed: &'a str,
+    label: &'a str,
+    counter: u32,
+    block: Vec<u8>,
+}
+
+impl<'a> DerivedChars<'a> {
+    fn new(key: &'a [u8], seed: &'a str, label: &'a str) -> Self {
+        Self { key, seed, label, counter: 0, block: Vec::new() }
+    }
+
+    fn next_char(&mut self) -> char {
+        use hmac::{Hmac, Mac};
+        loop {
+            if self.block.is_empty() {
+                // HMAC accepts keys of any length, so this cannot fail.
+                let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(self.key) else { unreachable!() };
+                mac.update(self.label.as_bytes());
+                mac.update(&[0]);
+                mac.update(self.seed.as_bytes());
+                mac.update(&self.counter.to_be_bytes());
+                self.counter += 1;
+                self.block = mac.finalize().into_bytes().to_vec();
+                self.block.reverse();
+            }
+            if let Some(b) = self.block.pop()
+                && b < 248
+            {
+                return BASE62[(b % 62) as usize] as char;
+            }
+        }
+    }
+}
+
+fn assemble(kind: TokenKind, id: String, secret: String) -> NewToken {
     let mut plaintext = String::with_capacity(kind.prefix().len() + BODY_LEN);
     plaintext.push_str(kind.prefix());
     plaintext.push_str(&id);

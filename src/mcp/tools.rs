@@ -63,9 +63,9 @@ pub struct NoArgs {}
 pub struct CurrentUser {
     pub user_id: uuid::Uuid,
     pub email: String,
-    /// `api_key` (later also `oauth`).
+    /// `api_key` or `oauth`.
     pub token_kind: &'static str,
-    /// The credential's name as shown on the Connected Apps page.
+    /// The API key's name, or the OAuth app's name, as the Connected Apps page shows it.
     pub credential_name: String,
     pub scopes: Vec<&'static str>,
     /// When the credential stops working; absent if it never expires.
@@ -183,13 +183,16 @@ pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>
 
 async fn current_user(app: &App, p: &Principal) -> Result<CurrentUser, ServiceError> {
     let user = app.store.user_by_id(p.user_id).await?.ok_or_else(|| ServiceError::NotFound("The account of this token no longer exists.".into()))?;
-    let crate::service::Credential::ApiKey { name, expires_at, .. } = &p.credential;
+    let credential_name = match &p.credential {
+        crate::service::Credential::ApiKey { name, .. } => name.clone(),
+        crate::service::Credential::OAuth { client_id, .. } => app.store.client(client_id).await?.map(|c| c.name).unwrap_or_else(|| client_id.clone()),
+    };
     Ok(CurrentUser {
         user_id: user.id,
         email: user.email,
         token_kind: p.credential.kind(),
-        credential_name: name.clone(),
+        credential_name,
         scopes: p.access.granted_scopes().split(' ').collect(),
-        expires_at: *expires_at,
+        expires_at: p.credential.expires_at(),
     })
 }

@@ -124,6 +124,9 @@ impl App {
         let Some(bearer) = bearer else { return Ok(Err(AuthFailure::Missing)) };
         let Ok(parsed) = token::parse(bearer) else { return Ok(Err(AuthFailure::Malformed)) };
         match parsed.kind {
+            TokenKind::Access => self.authenticate_access(parsed).await,
+            // Refresh tokens and codes are for the token endpoint, never bearer credentials.
+            TokenKind::Refresh | TokenKind::Code => Ok(Err(AuthFailure::Invalid)),
             TokenKind::ApiKey => {
                 let Some(key) = self.store.api_key(parsed.id).await? else { return Ok(Err(AuthFailure::Invalid)) };
                 if !constant_time_eq(&digest(parsed.plaintext), &key.digest) {
@@ -151,31 +154,41 @@ impl App {
         if !used.is_empty() {
             self.store.touch_api_keys(&used).await?;
         }
+        let used = self.grant_last_used.take();
+        if !used.is_empty() {
+            self.store.touch_grants(&used).await?;
+        }
         Ok(())
     }
 }
 
 /// Last-used times collected in memory and written in batches, so that
 /// authenticating a request never writes to the database.
-#[derive(Debug, Default)]
-pub struct LastUsed(Mutex<HashMap<String, DateTime<Utc>>>);
+#[derive(Debug)]
+pub struct LastUsed<K>(Mutex<HashMap<K, DateTime<Utc>>>);
 
-impl LastUsed {
-    pub fn record(&self, id: &str, at: DateTime<Utc>) {
+impl<K> Default for LastUsed<K> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> LastUsed<K> {
+    pub fn record(&self, id: &K, at: DateTime<Utc>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match map.get_mut(id) {
             Some(t) => *t = (*t).max(at),
             None => {
-                map.insert(id.to_owned(), at);
+                map.insert(id.clone(), at);
             }
         }
     }
 
-    pub fn pending(&self, id: &str) -> Option<DateTime<Utc>> {
+    pub fn pending(&self, id: &K) -> Option<DateTime<Utc>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(id).copied()
     }
 
-    pub fn take(&self) -> Vec<(String, DateTime<Utc>)> {
+    pub fn take(&self) -> Vec<(K, DateTime<Utc>)> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect()
     }
 }
@@ -219,11 +232,12 @@ mod tests {
     #[test]
     fn last_used_keeps_the_latest_time_and_drains() {
         let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
-        let lu = LastUsed::default();
-        lu.record("a", t0 + chrono::Duration::seconds(5));
-        lu.record("a", t0);
-        assert_eq!(lu.pending("a"), Some(t0 + chrono::Duration::seconds(5)));
+        let lu = LastUsed::<String>::default();
+        let a = "a".to_owned();
+        lu.record(&a, t0 + chrono::Duration::seconds(5));
+        lu.record(&a, t0);
+        assert_eq!(lu.pending(&a), Some(t0 + chrono::Duration::seconds(5)));
         assert_eq!(lu.take().len(), 1);
-        assert_eq!(lu.pending("a"), None);
+        assert_eq!(lu.pending(&a), None);
     }
 }

@@ -7,6 +7,7 @@ use crate::store::{Store, StoreError};
 pub mod accounts;
 pub mod audit;
 pub mod keys;
+pub mod oauth;
 pub mod principal;
 pub mod workspace;
 
@@ -17,12 +18,15 @@ pub use principal::{AuthFailure, Credential, Principal};
 pub struct App {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub last_used: Arc<keys::LastUsed>,
+    /// The public URL: the OAuth issuer and the base of every resource this server protects.
+    pub issuer: Arc<str>,
+    pub last_used: Arc<keys::LastUsed<String>>,
+    pub grant_last_used: Arc<keys::LastUsed<uuid::Uuid>>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, last_used: Arc::new(keys::LastUsed::default()) }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, issuer: &str) -> Self {
+        Self { store, clock, issuer: issuer.into(), last_used: Arc::default(), grant_last_used: Arc::default() }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

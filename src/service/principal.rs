@@ -14,18 +14,21 @@ pub struct Principal {
 #[derive(Debug, Clone)]
 pub enum Credential {
     ApiKey { id: String, name: String, expires_at: Option<DateTime<Utc>> },
+    OAuth { grant_id: Uuid, client_id: String, expires_at: DateTime<Utc> },
 }
 
 impl Credential {
     pub fn kind(&self) -> &'static str {
         match self {
             Credential::ApiKey { .. } => "api_key",
+            Credential::OAuth { .. } => "oauth",
         }
     }
 
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         match self {
             Credential::ApiKey { expires_at, .. } => *expires_at,
+            Credential::OAuth { expires_at, .. } => Some(*expires_at),
         }
     }
 }

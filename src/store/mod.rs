@@ -103,6 +103,80 @@ pub struct Activity {
     pub at: DateTime<Utc>,
 }
 
+/// A registered OAuth client (RFC 7591 dynamic registration).
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub id: String,
+    /// Confidential clients only.
+    pub secret_digest: Option<Vec<u8>>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    /// The registration response's metadata, echoed on registration.
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One approval of a client by a user; every code and token hangs off it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub client_id: String,
+    pub access: Access,
+    pub resource: String,
+    pub redirect_uri: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub id: String,
+    pub digest: Vec<u8>,
+    pub grant_id: Uuid,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthTokenKind {
+    Access,
+    Refresh,
+}
+
+impl OAuthTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthTokenKind::Access => "access",
+            OAuthTokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthToken {
+    pub id: String,
+    pub kind: OAuthTokenKind,
+    pub grant_id: Uuid,
+    pub digest: Vec<u8>,
+    pub access: Access,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A live grant as the Connected Apps page lists it.
+#[derive(Debug, Clone)]
+pub struct ConnectedApp {
+    pub grant: Grant,
+    pub client_name: String,
+}
+
 /// Filters of `list_tasks`; every field narrows the result.
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
@@ -176,4 +250,29 @@ pub trait Store: Send + Sync + 'static {
 
     // Activity
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
+
+    // OAuth
+    /// The named server key, created from `candidate` the first time it is asked for.
+    async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>>;
+    async fn insert_client(&self, client: &OAuthClient) -> StoreResult<()>;
+    async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>>;
+    /// Deletes clients registered before `before` that never obtained a grant.
+    async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Records an approval: revokes the user's earlier live grants of the same client (and
+    /// their tokens), then stores the new grant and its code, in one transaction.
+    async fn insert_grant_with_code(&self, grant: &Grant, code: &AuthCode) -> StoreResult<()>;
+    async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>>;
+    /// Marks the code used; false if it already was.
+    async fn use_code(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn insert_tokens(&self, tokens: &[OAuthToken]) -> StoreResult<()>;
+    /// A token with its grant, in one indexed lookup.
+    async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>>;
+    /// Retires refresh token `old_id` and stores its successors atomically; false if it was already retired.
+    async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool>;
+    /// Revokes the grant and every token under it; false if it was not live.
+    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>>;
+    async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>>;
+    async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()>;
 }

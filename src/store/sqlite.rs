@@ -149,6 +149,75 @@ fn task_from(row: &SqliteRow) -> StoreResult<Task> {
     })
 }
 
+fn access_from(row: &SqliteRow, col: &str) -> StoreResult<Access> {
+    Access::parse(&get_str(row, col)?).ok_or_else(|| StoreError::Corrupt(col.into()))
+}
+
+fn client_from(row: &SqliteRow) -> StoreResult<OAuthClient> {
+    Ok(OAuthClient {
+        id: get_str(row, "id")?,
+        secret_digest: row.try_get("secret_digest")?,
+        name: get_str(row, "name")?,
+        redirect_uris: serde_json::from_str(&get_str(row, "redirect_uris")?).map_err(|_| StoreError::Corrupt("redirect_uris".into()))?,
+        token_endpoint_auth_method: get_str(row, "token_endpoint_auth_method")?,
+        metadata: serde_json::from_str(&get_str(row, "metadata")?).map_err(|_| StoreError::Corrupt("metadata".into()))?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
+/// Grant columns are selected with a `g_` prefix so they can sit beside a token's or a code's.
+const GRANT_COLUMNS: &str = "g.id AS g_id, g.user_id AS g_user_id, g.client_id AS g_client_id, g.scope AS g_scope, g.resource AS g_resource, \
+    g.redirect_uri AS g_redirect_uri, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, g.last_used_at AS g_last_used_at";
+
+fn grant_from(row: &SqliteRow) -> StoreResult<Grant> {
+    Ok(Grant {
+        id: get_uuid(row, "g_id")?,
+        user_id: get_uuid(row, "g_user_id")?,
+        client_id: get_str(row, "g_client_id")?,
+        access: access_from(row, "g_scope")?,
+        resource: get_str(row, "g_resource")?,
+        redirect_uri: get_str(row, "g_redirect_uri")?,
+        created_at: get_ts(row, "g_created_at")?,
+        revoked_at: get_opt_ts(row, "g_revoked_at")?,
+        last_used_at: get_opt_ts(row, "g_last_used_at")?,
+    })
+}
+
+fn oauth_token_from(row: &SqliteRow) -> StoreResult<OAuthToken> {
+    Ok(OAuthToken {
+        id: get_str(row, "id")?,
+        kind: match get_str(row, "kind")?.as_str() {
+            "access" => OAuthTokenKind::Access,
+            "refresh" => OAuthTokenKind::Refresh,
+            _ => return Err(StoreError::Corrupt("kind".into())),
+        },
+        grant_id: get_uuid(row, "grant_id")?,
+        digest: row.try_get("digest")?,
+        access: access_from(row, "scope")?,
+        created_at: get_ts(row, "created_at")?,
+        expires_at: get_ts(row, "expires_at")?,
+        used_at: get_opt_ts(row, "used_at")?,
+        revoked_at: get_opt_ts(row, "revoked_at")?,
+    })
+}
+
+async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, t: &OAuthToken) -> StoreResult<()> {
+    sqlx::query("INSERT INTO oauth_tokens (id, kind, grant_id, digest, scope, created_at, expires_at, used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(&t.id)
+        .bind(t.kind.as_str())
+        .bind(t.grant_id.to_string())
+        .bind(&t.digest)
+        .bind(t.access.as_str())
+        .bind(ts(t.created_at))
+        .bind(ts(t.expires_at))
+        .bind(opt_ts(t.used_at))
+        .bind(opt_ts(t.revoked_at))
+        .execute(executor)
+        .await
+        .map_err(conflict_or)?;
+    Ok(())
+}
+
 /// Splits one extra row off a `limit + 1` query into the continuation id.
 fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
     let next = if items.len() > limit as usize {
@@ -535,6 +604,191 @@ impl Store for SqliteStore {
             .bind(ts(a.at))
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT OR IGNORE INTO server_keys (name, key, created_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(candidate)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT key FROM server_keys WHERE name = ?").bind(name).fetch_one(&self.pool).await?)
+    }
+
+    async fn insert_client(&self, c: &OAuthClient) -> StoreResult<()> {
+        sqlx::query("INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&c.id)
+            .bind(&c.secret_digest)
+            .bind(&c.name)
+            .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
+            .bind(&c.token_endpoint_auth_method)
+            .bind(c.metadata.to_string())
+            .bind(ts(c.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
+        sqlx::query("SELECT * FROM oauth_clients WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.as_ref().map(client_from).transpose()
+    }
+
+    async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM oauth_clients WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let now = ts(g.created_at);
+        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)")
+            .bind(&now)
+            .bind(g.user_id.to_string())
+            .bind(&g.client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
+            .bind(&now)
+            .bind(g.user_id.to_string())
+            .bind(&g.client_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO oauth_grants (id, user_id, client_id, scope, resource, redirect_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(g.id.to_string())
+            .bind(g.user_id.to_string())
+            .bind(&g.client_id)
+            .bind(g.access.as_str())
+            .bind(&g.resource)
+            .bind(&g.redirect_uri)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO oauth_codes (id, digest, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&code.id)
+            .bind(&code.digest)
+            .bind(code.grant_id.to_string())
+            .bind(&code.redirect_uri)
+            .bind(&code.code_challenge)
+            .bind(ts(code.expires_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>> {
+        let row = sqlx::query(&format!("SELECT c.*, {GRANT_COLUMNS} FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let code = AuthCode {
+            id: get_str(&row, "id")?,
+            digest: row.try_get("digest")?,
+            grant_id: get_uuid(&row, "grant_id")?,
+            redirect_uri: get_str(&row, "redirect_uri")?,
+            code_challenge: get_str(&row, "code_challenge")?,
+            expires_at: get_ts(&row, "expires_at")?,
+            used_at: get_opt_ts(&row, "used_at")?,
+        };
+        Ok(Some((code, grant_from(&row)?)))
+    }
+
+    async fn use_code(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL").bind(ts(now)).bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_tokens(&self, tokens: &[OAuthToken]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for t in tokens {
+            insert_token(&mut *tx, t).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
+        let row = sqlx::query(&format!("SELECT t.*, {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(|r| Ok((oauth_token_from(r)?, grant_from(r)?))).transpose()
+    }
+
+    async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE oauth_tokens SET used_at = ? WHERE id = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(old_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for t in successors {
+            insert_token(&mut *tx, t).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(grant_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL").bind(ts(now)).bind(grant_id.to_string()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(ts(now)).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>> {
+        sqlx::query(&format!("SELECT {GRANT_COLUMNS} FROM oauth_grants g WHERE g.id = ? AND g.user_id = ?"))
+            .bind(grant_id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(grant_from)
+            .transpose()
+    }
+
+    async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {GRANT_COLUMNS}, c.name AS client_name FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id \
+             WHERE g.user_id = ? AND g.revoked_at IS NULL ORDER BY g.created_at DESC"
+        ))
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(ConnectedApp { grant: grant_from(r)?, client_name: get_str(r, "client_name")? })).collect()
+    }
+
+    async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, at) in used {
+            sqlx::query("UPDATE oauth_grants SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)")
+                .bind(ts(*at))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

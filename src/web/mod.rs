@@ -4,11 +4,14 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::{
+    cors::{Any, CorsLayer},
+    set_header::SetResponseHeaderLayer,
+};
 
 use crate::config::Settings;
 use crate::mcp::edge::{self, MCP_PATHS, McpTransports, PRM_PREFIX};
@@ -17,6 +20,7 @@ use crate::service::App;
 pub mod bearer;
 pub mod csrf;
 pub mod html;
+pub mod oauth;
 pub mod pages;
 pub mod wellknown;
 
@@ -48,11 +52,28 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/connected-apps", get(pages::connected_apps))
         .route("/settings/connected-apps/keys", post(pages::create_key))
         .route("/settings/connected-apps/keys/{id}/revoke", post(pages::revoke_key))
+        .route("/settings/connected-apps/apps/{id}/disconnect", post(pages::disconnect_app))
+        .route(oauth::AUTHORIZE, get(oauth::authorize).post(oauth::consent))
         .route("/assets/app.js", get(pages::script))
         .route("/assets/app.css", get(pages::stylesheet))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+    // Browser-based clients (the Inspector's web UI) call these cross-origin; none uses cookies.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("mcp-protocol-version")])
+        .max_age(std::time::Duration::from_secs(3600));
+    let oauth_api = Router::new()
+        .route("/.well-known/oauth-authorization-server", get(oauth::metadata))
+        .route(oauth::REGISTER, post(oauth::register))
+        .route(oauth::TOKEN, post(oauth::token))
+        .route(oauth::REVOKE, post(oauth::revoke))
+        .route(oauth::INTROSPECT, post(oauth::introspect))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(cors);
     router
         .merge(pages)
+        .merge(oauth_api)
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, sign-out and Settings → Connected Apps.
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -18,7 +18,7 @@ use crate::mcp::edge::MCP_PATHS;
 use crate::service::{ServiceError, accounts::SESSION_LIFETIME, keys::expiry_from_date};
 use crate::store::User;
 
-fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = String>) -> Response {
+pub(crate) fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = String>) -> Response {
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -27,12 +27,12 @@ fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = String
     response
 }
 
-async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
+pub(crate) async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
     let cookie = csrf::cookie(headers, SESSION_COOKIE)?;
     state.app.session_user(cookie).await.ok().flatten()
 }
 
-fn csrf_failure() -> Response {
+pub(crate) fn csrf_failure() -> Response {
     page(StatusCode::FORBIDDEN, "Request refused", None, r#"<h1>Request refused</h1><p>This form was not submitted from a Navis page, or it has expired. Go back, reload the page and try again.</p>"#)
 }
 
@@ -56,13 +56,29 @@ pub struct CredentialsForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
-fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option<&str>, csrf_token: &str) -> Response {
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after signing in: only a path on this server (no `//host`, no scheme), so the
+/// sign-in page cannot be used as an open redirector.
+fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n', '\\']);
+    if ok { next } else { "/settings/connected-apps" }
+}
+
+fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option<&str>, csrf_token: &str, next: &str) -> Response {
+    let next_q: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
     let (title, action, button, other) = if signup {
-        ("Create your account", "/signup", "Create account", r#"Already have an account? <a href="/signin">Sign in</a>"#)
+        ("Create your account", "/signup", "Create account", format!(r#"Already have an account? <a href="/signin?next={}">Sign in</a>"#, esc(&next_q)))
     } else {
-        ("Sign in", "/signin", "Sign in", r#"No account yet? <a href="/signup">Create one</a>"#)
+        ("Sign in", "/signin", "Sign in", format!(r#"No account yet? <a href="/signup?next={}">Create one</a>"#, esc(&next_q)))
     };
     let autocomplete = if signup { "new-password" } else { "current-password" };
     let body = format!(
@@ -71,6 +87,7 @@ fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option
 {error}
 <form method="post" action="{action}">
 <input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="next" value="{next}">
 <label>Email <input type="email" name="email" value="{email}" required autocomplete="email" autofocus></label>
 <label>Password <input type="password" name="password" required minlength="8" autocomplete="{autocomplete}"></label>
 <button type="submit">{button}</button>
@@ -80,6 +97,7 @@ fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option
         error = error_box(error),
         csrf = esc(csrf_token),
         email = esc(email),
+        next = esc(next),
     );
     page(status, title, None, &body)
 }
@@ -88,12 +106,12 @@ fn signup_disabled() -> Response {
     page(StatusCode::FORBIDDEN, "Sign-up disabled", None, r#"<section class="card narrow"><h1>Sign-up is disabled</h1><p>Ask the administrator for an account (<code>navis user create</code>), then <a href="/signin">sign in</a>.</p></section>"#)
 }
 
-pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     if !state.settings.allow_signup {
         return signup_disabled();
     }
     let (token, set) = csrf::token(&state.settings, &headers);
-    with_cookies(credentials_page(StatusCode::OK, true, "", None, &token), set)
+    with_cookies(credentials_page(StatusCode::OK, true, "", None, &token, safe_next(&q.next)), set)
 }
 
 pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CredentialsForm>) -> Response {
@@ -104,25 +122,25 @@ pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form
         return csrf_failure();
     }
     match state.app.create_user(&form.email, &form.password).await {
-        Ok(user) => start_session(&state, user.id).await,
-        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf),
+        Ok(user) => start_session(&state, user.id, safe_next(&form.next)).await,
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf, safe_next(&form.next)),
         Err(e) => internal_error(e),
     }
 }
 
-async fn start_session(state: &AppState, user_id: uuid::Uuid) -> Response {
+async fn start_session(state: &AppState, user_id: uuid::Uuid, next: &str) -> Response {
     match state.app.start_session(user_id).await {
         Ok(cookie) => {
             let set = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), "Lax");
-            with_cookies(Redirect::to("/settings/connected-apps").into_response(), [set])
+            with_cookies(Redirect::to(next).into_response(), [set])
         }
         Err(e) => internal_error(e),
     }
 }
 
-pub async fn signin_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn signin_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let (token, set) = csrf::token(&state.settings, &headers);
-    with_cookies(credentials_page(StatusCode::OK, false, "", None, &token), set)
+    with_cookies(credentials_page(StatusCode::OK, false, "", None, &token, safe_next(&q.next)), set)
 }
 
 pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CredentialsForm>) -> Response {
@@ -130,8 +148,8 @@ pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form
         return csrf_failure();
     }
     match state.app.verify_credentials(&form.email, &form.password).await {
-        Ok(Some(user)) => start_session(&state, user.id).await,
-        Ok(None) => credentials_page(StatusCode::UNAUTHORIZED, false, &form.email, Some("Incorrect email or password."), &form.csrf),
+        Ok(Some(user)) => start_session(&state, user.id, safe_next(&form.next)).await,
+        Ok(None) => credentials_page(StatusCode::UNAUTHORIZED, false, &form.email, Some("Incorrect email or password."), &form.csrf, safe_next(&form.next)),
         Err(e) => internal_error(e),
     }
 }
@@ -195,6 +213,10 @@ async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, 
         Ok(keys) => keys,
         Err(e) => return internal_error(e),
     };
+    let apps = match state.app.connected_apps(user.id).await {
+        Ok(apps) => apps,
+        Err(e) => return internal_error(e),
+    };
     let audit = match state.app.audit_trail(user.id, 20).await {
         Ok(a) => a,
         Err(e) => return internal_error(e),
@@ -228,6 +250,23 @@ async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, 
             })
             .collect()
     };
+    let app_rows: String = if apps.is_empty() {
+        r#"<tr><td colspan="6" class="muted">No apps connected with OAuth. Add this server's URL in an MCP client to connect one.</td></tr>"#.to_owned()
+    } else {
+        apps.iter()
+            .map(|a| {
+                format!(
+                    r#"<tr data-grant-id="{id}"><td>{name}</td><td>{host}</td><td>{scope}</td><td>{connected}</td><td>{last}</td><td><form method="post" action="/settings/connected-apps/apps/{id}/disconnect"><input type="hidden" name="csrf" value="{csrf}"><button type="submit" class="danger">Disconnect</button></form></td></tr>"#,
+                    id = a.grant_id,
+                    name = esc(&a.client_name),
+                    host = esc(&a.redirect_host),
+                    scope = a.access.label(),
+                    connected = fmt_time(Some(a.connected_at), ""),
+                    last = fmt_time(a.last_used_at, "Never"),
+                )
+            })
+            .collect()
+    };
     let audit_rows: String = if audit.is_empty() {
         r#"<li class="muted">Nothing yet.</li>"#.to_owned()
     } else {
@@ -239,7 +278,7 @@ async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, 
 <section class="card">
 <h2>Your MCP server URL</h2>
 <div class="copy-row"><code id="mcp-url">{mcp_url}</code><button type="button" data-copy="mcp-url">Copy</button></div>
-<p class="muted">Paste it into Claude Desktop, Claude Code, Cursor or any MCP client, with an API key below. <code>{alias}</code> works too.</p>
+<p class="muted">Add it in Claude Desktop, Claude Code, Cursor or the MCP Inspector: they connect with OAuth (you approve them here), or with an API key below. <code>{alias}</code> works too.</p>
 </section>
 {new_key}
 <section class="card">
@@ -260,6 +299,13 @@ async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, 
 <table class="keys">
 <thead><tr><th>Name</th><th>Access</th><th>Key</th><th>Created</th><th>Last used</th><th>Expires</th><th>Status</th><th></th></tr></thead>
 <tbody>{rows}</tbody>
+</table>
+</section>
+<section class="card">
+<h2>Connected apps (OAuth)</h2>
+<table class="apps">
+<thead><tr><th>App</th><th>Redirects to</th><th>Access</th><th>Connected</th><th>Last used</th><th></th></tr></thead>
+<tbody>{app_rows}</tbody>
 </table>
 </section>
 <section class="card">
@@ -329,6 +375,24 @@ pub async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, Path(
         return csrf_failure();
     }
     match state.app.revoke_api_key(user.id, &id).await {
+        Ok(()) => Redirect::to("/settings/connected-apps").into_response(),
+        Err(ServiceError::NotFound(m)) => render_connected_apps(&state, &user, &form.csrf, None, Some(&m)).await,
+        Err(e) => internal_error(e),
+    }
+}
+
+pub async fn disconnect_app(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return csrf_failure();
+    }
+    let result = match uuid::Uuid::parse_str(&id) {
+        Ok(grant_id) => state.app.disconnect(user.id, grant_id).await,
+        Err(_) => Err(ServiceError::NotFound("No such connected app.".into())),
+    };
+    match result {
         Ok(()) => Redirect::to("/settings/connected-apps").into_response(),
         Err(ServiceError::NotFound(m)) => render_connected_apps(&state, &user, &form.csrf, None, Some(&m)).await,
         Err(e) => internal_error(e),

@@ -1,0 +1,58 @@
+//! `grant_type=authorization_code` (OAuth 2.1 §4.1.3): every check passes before anything is
+//! issued; a code used twice revokes what its first use issued (the whole grant).
+use super::TokenRequest;
+use crate::core::{
+    oauth::{canonical_resource, pkce_s256_matches},
+    secret::{constant_time_eq, digest},
+    token::{self, TokenKind},
+};
+use crate::service::{
+    App,
+    oauth::{AUDIT_CODE_REUSE, OAuthError, OAuthResult, TokenResponse},
+};
+use crate::store::OAuthClient;
+
+impl App {
+    pub(super) async fn exchange_code(&self, client: &OAuthClient, req: &TokenRequest) -> OAuthResult<TokenResponse> {
+        let plaintext = req.code.as_deref().ok_or_else(|| OAuthError::new("invalid_request", "code is required"))?;
+        let invalid = || OAuthError::invalid_grant("The authorization code is invalid, expired or already used.");
+        let parsed = token::parse(plaintext).ok().filter(|p| p.kind == TokenKind::Code).ok_or_else(invalid)?;
+        let (code, grant) = self.store.code(parsed.id).await?.ok_or_else(invalid)?;
+        if !constant_time_eq(&digest(plaintext), &code.digest) || grant.client_id != client.id {
+            return Err(invalid());
+        }
+        let now = self.now();
+        if code.used_at.is_some() {
+            // Replay: someone else may hold the first exchange's tokens. Revoke them all.
+            if self.store.revoke_grant(grant.id, now).await? {
+                self.audit(grant.user_id, AUDIT_CODE_REUSE, "An authorization code was used twice; the app's tokens were revoked").await?;
+            }
+            return Err(invalid());
+        }
+        if code.expires_at <= now || grant.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if let Some(uri) = req.redirect_uri.as_deref()
+            && uri != code.redirect_uri
+        {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
+        }
+        let verifier = req.code_verifier.as_deref().ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)."))?;
+        if !pkce_s256_matches(verifier, &code.code_challenge) {
+            return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge."));
+        }
+        if let Some(resource) = req.resource.as_deref().filter(|r| !r.is_empty())
+            && canonical_resource(resource).as_deref() != Some(grant.resource.as_str())
+        {
+            return Err(OAuthError::new("invalid_target", "resource does not match the authorization request."));
+        }
+        // Single use, even under concurrent exchanges: only one caller flips `used_at`.
+        if !self.store.use_code(&code.id, now).await? {
+            self.store.revoke_grant(grant.id, now).await?;
+            return Err(invalid());
+        }
+        let (response, rows) = self.fresh_tokens(&grant, grant.access, now);
+        self.store.insert_tokens(&rows).await?;
+        Ok(response)
+    }
+}

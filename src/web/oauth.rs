@@ -1,0 +1,290 @@
+//! The OAuth endpoints' HTTP face: metadata, registration, authorization and consent, token,
+//! revocation, introspection. Each handler parses, calls the service, renders.
+use std::collections::HashMap;
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Query, RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::{
+    AppState, csrf,
+    html::{esc, page},
+    pages::{signed_in_user, with_cookies},
+};
+use crate::core::scope::{self, Access};
+use crate::service::oauth::{
+    OAuthError,
+    authorize::{AuthorizationParams, AuthorizeError, ValidAuthorization},
+    register::RegistrationRequest,
+    token::TokenRequest,
+};
+
+pub const AUTHORIZE: &str = "/oauth/authorize";
+pub const TOKEN: &str = "/oauth/token";
+pub const REGISTER: &str = "/oauth/register";
+pub const REVOKE: &str = "/oauth/revoke";
+pub const INTROSPECT: &str = "/oauth/introspect";
+
+fn no_store(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn oauth_error(e: OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, Json(json!({ "error": e.error, "error_description": e.description }))).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="navis""#));
+    }
+    no_store(response)
+}
+
+/// RFC 8414 metadata. The issuer is the public URL, byte for byte as everywhere else.
+pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
+    let s = &state.settings;
+    let doc = json!({
+        "issuer": s.public_url,
+        "authorization_endpoint": s.url(AUTHORIZE),
+        "token_endpoint": s.url(TOKEN),
+        "registration_endpoint": s.url(REGISTER),
+        "revocation_endpoint": s.url(REVOKE),
+        "introspection_endpoint": s.url(INTROSPECT),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "scopes_supported": [scope::READ, scope::WRITE],
+        "authorization_response_iss_parameter_supported": true,
+        "client_id_metadata_document_supported": false,
+        "service_documentation": s.url("/"),
+    });
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc))
+}
+
+pub async fn register(State(state): State<AppState>, body: Bytes) -> Response {
+    let req: RegistrationRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return oauth_error(OAuthError::new("invalid_client_metadata", format!("The body must be a JSON object of client metadata: {e}"))),
+    };
+    match state.app.register_client(req).await {
+        Ok(doc) => no_store((StatusCode::CREATED, Json(doc)).into_response()),
+        Err(e) => oauth_error(e),
+    }
+}
+
+/// Parses a form body, refusing repeated parameters (RFC 6749 §3.1, §3.2).
+fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut map = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if map.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(OAuthError::new("invalid_request", format!("Parameter {k} is repeated.")));
+        }
+    }
+    Ok(map)
+}
+
+/// The token request from the form plus client credentials from an HTTP Basic header.
+fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, HashMap<String, String>), OAuthError> {
+    let mut form = parse_form(body)?;
+    let mut req = TokenRequest {
+        grant_type: form.remove("grant_type"),
+        code: form.remove("code"),
+        redirect_uri: form.remove("redirect_uri"),
+        code_verifier: form.remove("code_verifier"),
+        refresh_token: form.remove("refresh_token"),
+        scope: form.remove("scope"),
+        resource: form.remove("resource"),
+        client_id: form.remove("client_id"),
+        client_secret: form.remove("client_secret"),
+    };
+    if let Some(basic) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))) {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok().and_then(|b| String::from_utf8(b).ok());
+        let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+            return Err(OAuthError::new("invalid_client", "Malformed Basic credentials."));
+        };
+        // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials.
+        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.to_string()).unwrap_or_default();
+        let (id, secret) = (decode(id), decode(secret));
+        if req.client_id.as_deref().is_some_and(|c| c != id) {
+            return Err(OAuthError::new("invalid_request", "client_id in the body differs from the Basic credentials."));
+        }
+        req.client_id = Some(id);
+        req.client_secret = Some(secret);
+    }
+    Ok((req, form))
+}
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match token_request(&headers, &body) {
+        Ok((req, _)) => req,
+        Err(e) => return oauth_error(e),
+    };
+    match state.app.token(&req).await {
+        Ok(tokens) => no_store(Json(tokens).into_response()),
+        Err(e) => oauth_error(e),
+    }
+}
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, mut rest) = match token_request(&headers, &body) {
+        Ok(parsed) => parsed,
+        Err(e) => return oauth_error(e),
+    };
+    match state.app.revoke(&req, rest.remove("token").as_deref()).await {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(e) => oauth_error(e),
+    }
+}
+
+pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, mut rest) = match token_request(&headers, &body) {
+        Ok(parsed) => parsed,
+        Err(e) => return oauth_error(e),
+    };
+    match state.app.introspect(&req, rest.remove("token").as_deref()).await {
+        Ok(doc) => no_store(Json(doc).into_response()),
+        Err(e) => oauth_error(e),
+    }
+}
+
+fn error_page(message: &str) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Cannot connect this app",
+        None,
+        &format!(r#"<section class="card narrow"><h1>Cannot connect this app</h1><p class="error">{}</p><p class="muted">Nothing was shared. You can close this tab.</p></section>"#, esc(message)),
+    )
+}
+
+fn refused(e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page(message) => error_page(&message),
+        AuthorizeError::Redirect(location) => Redirect::to(&location).into_response(),
+    }
+}
+
+fn hidden(name: &str, value: Option<&str>) -> String {
+    value.map(|v| format!(r#"<input type="hidden" name="{name}" value="{}">"#, esc(v))).unwrap_or_default()
+}
+
+fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &str, csrf_token: &str) -> Response {
+    let host = url::Url::parse(&v.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| v.redirect_uri.clone());
+    let loopback = if v.loopback_only {
+        r#"<p class="warning">This app runs on your own computer and receives access through a local address. Only approve it if you just started connecting it yourself.</p>"#
+    } else {
+        ""
+    };
+    let scopes = match v.requested {
+        Access::Read => r#"<li><strong>Read</strong> your projects, tasks and the rest of your workspace</li>"#.to_owned(),
+        Access::Write => r#"<li><strong>Read</strong> your projects, tasks and the rest of your workspace</li><li><strong>Create, change and delete</strong> projects, tasks and other workspace items</li>"#.to_owned(),
+    };
+    let choice = match v.requested {
+        Access::Write => r#"<fieldset><legend>Allow</legend><label><input type="radio" name="access" value="write" checked> Read + Write</label><label><input type="radio" name="access" value="read"> Read only</label></fieldset>"#,
+        Access::Read => r#"<input type="hidden" name="access" value="read">"#,
+    };
+    let fields: String = [
+        ("response_type", &params.response_type),
+        ("client_id", &params.client_id),
+        ("redirect_uri", &params.redirect_uri),
+        ("code_challenge", &params.code_challenge),
+        ("code_challenge_method", &params.code_challenge_method),
+        ("state", &params.state),
+        ("scope", &params.scope),
+        ("resource", &params.resource),
+    ]
+    .iter()
+    .map(|(name, value)| hidden(name, value.as_deref()))
+    .collect();
+    let body = format!(
+        r#"<section class="card narrow consent">
+<h1><span class="client-name">{name}</span> wants to access your Navis workspace</h1>
+<p>Signed in as <strong>{email}</strong>. After you decide, you will be sent to <strong class="redirect-host">{host}</strong>.</p>
+{loopback}
+<p>It asks to:</p>
+<ul class="scopes">{scopes}</ul>
+<form method="post" action="{AUTHORIZE}">
+<input type="hidden" name="csrf" value="{csrf}">
+{fields}
+{choice}
+<div class="actions"><button type="submit" name="decision" value="approve">Approve</button> <button type="submit" name="decision" value="deny" class="secondary">Deny</button></div>
+</form>
+<p class="muted">You can disconnect it at any time on Settings → Connected Apps.</p>
+</section>"#,
+        name = esc(&v.client.name),
+        email = esc(email),
+        host = esc(&host),
+        csrf = esc(csrf_token),
+    );
+    page(StatusCode::OK, "Authorize app", Some((email, csrf_token)), &body)
+}
+
+pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, Query(params): Query<AuthorizationParams>) -> Response {
+    let valid = match state.app.validate_authorization(&params).await {
+        Ok(v) => v,
+        Err(e) => return refused(e),
+    };
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        let back = format!("{AUTHORIZE}?{}", raw.unwrap_or_default());
+        let next: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        return Redirect::to(&format!("/signin?next={next}")).into_response();
+    };
+    let (token, set) = csrf::token(&state.settings, &headers);
+    with_cookies(consent_page(&valid, &params, &user.email, &token), set)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConsentForm {
+    #[serde(flatten)]
+    params: AuthorizationParams,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    access: String,
+}
+
+pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(form) = serde_urlencoded_form::<ConsentForm>(&body) else {
+        return error_page("The consent form could not be read.");
+    };
+    if !csrf::verify(&state.settings, &headers, &form.csrf) {
+        return super::pages::csrf_failure();
+    }
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        return Redirect::to("/signin").into_response();
+    };
+    // Everything is checked again: the form's hidden fields are only the user's browser talking.
+    let valid = match state.app.validate_authorization(&form.params).await {
+        Ok(v) => v,
+        Err(e) => return refused(e),
+    };
+    let location = match form.decision.as_str() {
+        "approve" => {
+            let granted = Access::parse(&form.access).unwrap_or(Access::Read);
+            match state.app.approve_authorization(user.id, &valid, granted).await {
+                Ok(location) => location,
+                Err(_) => return error_page("The server could not record your approval; try again."),
+            }
+        }
+        _ => state.app.deny_authorization(&valid),
+    };
+    Redirect::to(&location).into_response()
+}
+
+/// Form bodies into a struct, through JSON so that `#[serde(flatten)]` works.
+fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
+    serde_json::from_value(Value::Object(map))
+}
