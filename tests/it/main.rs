@@ -2,10 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+mod oauth_support;
 
 mod cli;
 mod contract;
 mod isolation;
+mod oauth;
 mod pages;
 mod robustness;
 mod sdk_clients;
