@@ -35,3 +35,102 @@ async fn the_official_typescript_sdk_connects_with_an_api_key() {
     assert_eq!(task["title"], "Write the launch post");
     assert_eq!(task["project_id"], seen["projectId"]);
 }
+
+/// A client script that prints one JSON line per step and waits for "continue" between steps.
+pub struct Stepper {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Stepper {
+    pub fn spawn(mut command: tokio::process::Command) -> Stepper {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true).spawn().expect("client starts");
+        let stdout = child.stdout.take().unwrap();
+        Stepper { child, lines: tokio::io::BufReader::new(stdout).lines() }
+    }
+
+    pub async fn step(&mut self, name: &str) -> Value {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), self.lines.next_line()).await.expect("client answers within a minute").unwrap();
+        let Some(line) = line else {
+            let out = self.child.wait_with_output_ref().await;
+            panic!("client exited before step {name}:\n{out}");
+        };
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert_eq!(v["step"], name, "{v}");
+        v
+    }
+
+    pub async fn resume(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(b"continue\n").await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+}
+
+trait StderrDump {
+    async fn wait_with_output_ref(&mut self) -> String;
+}
+
+impl StderrDump for tokio::process::Child {
+    async fn wait_with_output_ref(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut err = String::new();
+        if let Some(mut stderr) = self.stderr.take() {
+            stderr.read_to_string(&mut err).await.ok();
+        }
+        err
+    }
+}
+
+/// Clicks Disconnect for the only connected app, as the user would on the page.
+pub async fn disconnect_on_page(s: &TestServer, session_cookie: &str) {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(s.url("/settings/connected-apps")).header("Cookie", session_cookie).send().await.unwrap();
+    let csrf_cookie = page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned()).find(|c| c.starts_with("navis_csrf=")).unwrap();
+    let html = page.text().await.unwrap();
+    let row = crate::oauth_support::between(&html, "<tr data-grant-id=", "</tr>").expect("the app is listed");
+    let action = crate::oauth_support::between(row, r#"action=""#, "\"").unwrap();
+    let csrf = crate::oauth_support::between(&html, r#"name="csrf" value=""#, "\"").unwrap();
+    let resp = http.post(s.url(action)).header("Cookie", format!("{session_cookie}; {csrf_cookie}")).form(&[("csrf", csrf)]).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+}
+
+#[tokio::test]
+async fn the_official_typescript_sdk_runs_the_whole_oauth_flow() {
+    let dir = client_dir();
+    assert!(dir.join("node_modules/@modelcontextprotocol/sdk").exists(), "run `npm ci --prefix tests/clients/ts`");
+    let s = TestServer::start().await;
+    let user = s.user("ada@example.com").await;
+    let session = format!("navis_session={}", s.app.start_session(user).await.unwrap());
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg("oauth-client.mjs").arg(s.url(MCP)).env("NAVIS_SESSION_COOKIE", &session).current_dir(&dir);
+    let mut client = Stepper::spawn(cmd);
+
+    let connected = client.step("connected").await;
+    assert_eq!(connected["resource"], s.url(MCP), "the SDK sent our resource");
+    assert_eq!(connected["codeChallengeMethod"], "S256");
+    assert_eq!(connected["scope"], "mcp:read mcp:write");
+    assert!(connected["toolCount"].as_u64().unwrap() >= 13);
+    let token = connected["accessToken"].as_str().unwrap();
+    assert_eq!(s.ok(token, "get_current_user", serde_json::json!({})).await["credential_name"], "TS SDK e2e");
+
+    s.clock.advance(chrono::Duration::minutes(61));
+    client.resume().await;
+    let refreshed = client.step("refreshed").await;
+    assert_eq!(refreshed["sawUnauthorized"], true, "{refreshed}");
+    assert_eq!(refreshed["refreshCalls"], serde_json::json!([200]), "{refreshed}");
+    assert_eq!(refreshed["accessTokenChanged"], true);
+    assert_eq!(refreshed["refreshTokenChanged"], true, "rotation");
+    assert!(refreshed["projectIds"].as_array().unwrap().contains(&connected["projectId"]));
+
+    disconnect_on_page(&s, &session).await;
+    client.resume().await;
+    let gone = client.step("disconnected").await;
+    assert_eq!(gone["sawUnauthorized"], true, "{gone}");
+    let refresh_calls = gone["refreshCalls"].as_array().unwrap();
+    assert!(!refresh_calls.is_empty() && refresh_calls.iter().all(|s| s == 400), "the refresh after Disconnect fails: {gone}");
+    assert_eq!(gone["reauthorizationRequested"], true, "the SDK falls back to asking the user again: {gone}");
+    assert!(gone["error"].is_string(), "the call failed: {gone}");
+}
