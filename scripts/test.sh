@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # The real MCP clients the integration tests run: the official TypeScript SDK (pinned by
 # package-lock.json) and the official Python SDK (pinned by requirements.txt).
 npm ci --prefix tests/clients/ts --no-audit --no-fund --loglevel=error
+# The official conformance suite and the Node 22 it needs, as an npm package.
+npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error
 if [ ! -x tests/clients/py/.venv/bin/python ]; then
   python3 -m venv tests/clients/py/.venv
 fi

@@ -1,5 +1,6 @@
 //! Pure rules: no I/O, time is a parameter.
 pub mod clock;
+pub mod net;
 pub mod oauth;
 pub mod scope;
 pub mod secret;

@@ -22,11 +22,12 @@ pub struct App {
     pub issuer: Arc<str>,
     pub last_used: Arc<keys::LastUsed<String>>,
     pub grant_last_used: Arc<keys::LastUsed<uuid::Uuid>>,
+    pub client_metadata: Arc<oauth::client_metadata::ClientMetadataFetcher>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, issuer: &str) -> Self {
-        Self { store, clock, issuer: issuer.into(), last_used: Arc::default(), grant_last_used: Arc::default() }
+        Self { store, clock, issuer: issuer.into(), last_used: Arc::default(), grant_last_used: Arc::default(), client_metadata: Arc::default() }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -256,6 +256,8 @@ pub trait Store: Send + Sync + 'static {
     async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>>;
     async fn insert_client(&self, client: &OAuthClient) -> StoreResult<()>;
     async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>>;
+    /// Inserts or refreshes a client (metadata-document clients), keeping its grants.
+    async fn upsert_client(&self, client: &OAuthClient) -> StoreResult<()>;
     /// Deletes clients registered before `before` that never obtained a grant.
     async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Records an approval: revokes the user's earlier live grants of the same client (and

@@ -632,6 +632,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn upsert_client(&self, c: &OAuthClient) -> StoreResult<()> {
+        // ON CONFLICT … DO UPDATE, not REPLACE: a REPLACE would delete the row and cascade to its grants.
+        sqlx::query(
+            "INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata",
+        )
+        .bind(&c.id)
+        .bind(&c.secret_digest)
+        .bind(&c.name)
+        .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
+        .bind(&c.token_endpoint_auth_method)
+        .bind(c.metadata.to_string())
+        .bind(ts(c.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
         sqlx::query("SELECT * FROM oauth_clients WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.as_ref().map(client_from).transpose()
     }

@@ -66,7 +66,7 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
         "introspection_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "scopes_supported": [scope::READ, scope::WRITE],
         "authorization_response_iss_parameter_supported": true,
-        "client_id_metadata_document_supported": false,
+        "client_id_metadata_document_supported": true,
         "service_documentation": s.url("/"),
     });
     ([(header::CACHE_CONTROL, "public, max-age=300")], Json(doc))

@@ -4,7 +4,9 @@
 mod harness;
 mod oauth_support;
 
+mod cimd;
 mod cli;
+mod conformance;
 mod contract;
 mod isolation;
 mod oauth;

@@ -51,13 +51,11 @@ pub enum AuthorizeError {
 impl App {
     pub async fn validate_authorization(&self, p: &AuthorizationParams) -> Result<ValidAuthorization, AuthorizeError> {
         let client_id = p.client_id.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| AuthorizeError::Page("The request names no client (client_id is missing).".into()))?;
-        let client = match self.store.client(client_id).await {
+        let client = match self.resolve_client(client_id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Err(AuthorizeError::Page("This app is not registered with Navis (unknown client_id). Ask the app to connect again.".into())),
-            Err(e) => {
-                tracing::error!(error = %e, "authorize: store error");
-                return Err(AuthorizeError::Page("The server could not check this request; try again.".into()));
-            }
+            Err(e) if e.error == "invalid_client" => return Err(AuthorizeError::Page(format!("This app's client metadata document cannot be used: {}.", e.description))),
+            Err(_) => return Err(AuthorizeError::Page("The server could not check this request; try again.".into())),
         };
         let redirect_uri = match p.redirect_uri.as_deref() {
             Some(uri) => client

