@@ -11,7 +11,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, conformance_fixtures
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -35,6 +35,15 @@ pub struct SettingsArgs {
     /// How often batched API-key last-used times are written, in seconds [default: 15]
     #[arg(long, global = true, env = "NAVIS_LAST_USED_FLUSH_SECS", value_name = "SECS")]
     pub last_used_flush_secs: Option<u64>,
+    /// Browser origins allowed to call the MCP endpoint besides the public URL's own (comma-separated, e.g. https://app.example.com) [default: none]
+    #[arg(long, global = true, env = "NAVIS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Give MCP clients that initialize a session (true), or serve every request on its own with JSON responses (false: no server state, any instance can answer) [default: true]
+    #[arg(long, global = true, env = "NAVIS_MCP_SESSIONS", value_name = "BOOL")]
+    pub mcp_sessions: Option<bool>,
+    /// Add the MCP conformance suite's test tools, resources and prompts (for running the official suite; never in production) [default: false]
+    #[arg(long, global = true, env = "NAVIS_CONFORMANCE_FIXTURES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub conformance_fixtures: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +56,9 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     allow_signup: Option<bool>,
     last_used_flush_secs: Option<u64>,
+    allowed_origins: Option<Vec<String>>,
+    mcp_sessions: Option<bool>,
+    conformance_fixtures: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +71,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub allow_signup: bool,
     pub last_used_flush_secs: u64,
+    /// Extra browser origins (normalised `scheme://host[:port]`) allowed on the MCP endpoint.
+    pub allowed_origins: Vec<String>,
+    pub mcp_sessions: bool,
+    pub conformance_fixtures: bool,
 }
 
 impl Settings {
@@ -87,6 +103,17 @@ impl Settings {
             max_body_bytes,
             allow_signup: args.allow_signup.or(file.allow_signup).unwrap_or(true),
             last_used_flush_secs: args.last_used_flush_secs.or(file.last_used_flush_secs).unwrap_or(15).max(1),
+            allowed_origins: args
+                .allowed_origins
+                .clone()
+                .or(file.allowed_origins)
+                .unwrap_or_default()
+                .iter()
+                .filter(|o| !o.trim().is_empty())
+                .map(|o| url::Url::parse(o.trim()).map(|u| u.origin().ascii_serialization()).map_err(|_| anyhow::anyhow!("invalid allowed origin {o:?}: expected scheme://host[:port]")))
+                .collect::<anyhow::Result<_>>()?,
+            mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
+            conformance_fixtures: args.conformance_fixtures.or(file.conformance_fixtures).unwrap_or(false),
         })
     }
 
@@ -102,6 +129,11 @@ impl Settings {
 
     pub fn public_host(&self) -> Option<String> {
         url::Url::parse(&self.public_url).ok().and_then(|u| u.host_str().map(str::to_owned))
+    }
+
+    /// Whether the server listens only on a loopback address (then local pages may call it).
+    pub fn loopback_only(&self) -> bool {
+        self.listen.ip().is_loopback()
     }
 
     /// The absolute URL of a path on this server.

@@ -5,7 +5,10 @@
 //! `initialize`, no session and no `Accept` header, which rmcp's session mode refuses (400,
 //! "session id required") and its Accept check refuses (406). Such requests go to the
 //! sessionless service, with `Accept` filled in here; clients that initialize get a session.
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use axum::{
     body::{Body, Bytes},
@@ -19,6 +22,7 @@ use rmcp::transport::streamable_http_server::{
 };
 use serde::Deserialize;
 use tower::ServiceExt;
+use uuid::Uuid;
 
 use super::{NavisMcp, tools};
 use crate::config::Settings;
@@ -31,29 +35,75 @@ pub const PRM_PREFIX: &str = "/.well-known/oauth-protected-resource";
 pub struct McpTransports {
     with_sessions: StreamableHttpService<NavisMcp, LocalSessionManager>,
     sessionless: StreamableHttpService<NavisMcp, NeverSessionManager>,
+    sessions_enabled: bool,
+    /// Which user a session belongs to: the first principal that used it. Another user's
+    /// token on the same session id gets 404, as if the session did not exist.
+    owners: Mutex<HashMap<String, Uuid>>,
 }
+
+/// Bound on remembered session owners; past it the map is cleared of sessions rmcp no longer knows.
+const MAX_TRACKED_SESSIONS: usize = 100_000;
 
 impl McpTransports {
     pub fn new(app: crate::App, settings: &Settings, shutdown: tokio_util::sync::CancellationToken) -> Self {
-        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
-        hosts.extend(settings.public_host());
-        let base = StreamableHttpServerConfig::default()
-            .with_allowed_hosts(hosts)
-            .with_max_request_body_bytes(settings.max_body_bytes)
-            .with_cancellation_token(shutdown);
+        let base = StreamableHttpServerConfig::default().with_max_request_body_bytes(settings.max_body_bytes).with_cancellation_token(shutdown);
+        // DNS-rebinding protection: a server on loopback answers only to local host names (and
+        // its public host, for a reverse proxy in front); a public server checks Origin instead.
+        let base = if settings.loopback_only() {
+            let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+            hosts.extend(settings.public_host());
+            base.with_allowed_hosts(hosts)
+        } else {
+            base.disable_allowed_hosts()
+        };
+        let fixtures = settings.conformance_fixtures;
         let factory_app = app.clone();
         let with_sessions = StreamableHttpService::new(
-            move || Ok(NavisMcp::new(factory_app.clone())),
+            move || Ok(NavisMcp::new(factory_app.clone(), fixtures)),
             Arc::new(LocalSessionManager::default()),
             base.clone(),
         );
         let sessionless = StreamableHttpService::new(
-            move || Ok(NavisMcp::new(app.clone())),
+            move || Ok(NavisMcp::new(app.clone(), fixtures)),
             Arc::new(NeverSessionManager::default()),
             base.with_legacy_session_mode(false).with_json_response(true),
         );
-        Self { with_sessions, sessionless }
+        Self { with_sessions, sessionless, sessions_enabled: settings.mcp_sessions, owners: Mutex::new(HashMap::new()) }
     }
+
+    fn owner(&self, session: &str) -> Option<Uuid> {
+        self.owners.lock().unwrap_or_else(|e| e.into_inner()).get(session).copied()
+    }
+
+    fn bind(&self, session: &str, user: Uuid) {
+        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
+        if owners.len() >= MAX_TRACKED_SESSIONS {
+            owners.clear();
+        }
+        owners.entry(session.to_owned()).or_insert(user);
+    }
+
+    fn forget(&self, session: &str) {
+        self.owners.lock().unwrap_or_else(|e| e.into_inner()).remove(session);
+    }
+}
+
+/// May a page from `origin` call the MCP endpoint? Our own origin and the configured allowlist
+/// may; when the server listens on loopback, so may pages served from the same machine.
+pub fn origin_allowed(origin: &str, settings: &Settings) -> bool {
+    let Ok(url) = url::Url::parse(origin) else { return false };
+    let normalized = url.origin().ascii_serialization();
+    if normalized == settings.public_origin() || settings.allowed_origins.contains(&normalized) {
+        return true;
+    }
+    settings.loopback_only()
+        && matches!(url.scheme(), "http" | "https")
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
 }
 
 /// The protected-resource metadata URL of the MCP path a request came in on.
@@ -79,26 +129,75 @@ fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
+const SESSION_HEADER: &str = "mcp-session-id";
+
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let metadata_url = resource_metadata_url(&state.settings, request.uri().path());
-    match *request.method() {
-        Method::POST => post(state, request, &metadata_url).await,
-        Method::GET | Method::DELETE => {
-            let (mut parts, body) = request.into_parts();
-            match bearer::authenticate(&state.app, &parts.headers, &metadata_url).await {
-                Ok(principal) => {
-                    parts.extensions.insert(principal);
-                    serve(state.mcp.with_sessions.clone(), Request::from_parts(parts, body)).await
-                }
-                Err(refused) => refused,
-            }
-        }
+    let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(origin) = &origin
+        && !origin_allowed(origin, &state.settings)
+    {
+        return jsonrpc_error(StatusCode::FORBIDDEN, -32600, "Forbidden: this Origin may not call the MCP endpoint.");
+    }
+    let mut response = match *request.method() {
+        Method::POST => post(&state, request, &metadata_url).await,
+        Method::GET | Method::DELETE => stream_or_end(&state, request, &metadata_url).await,
         Method::OPTIONS => StatusCode::NO_CONTENT.into_response(),
         _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, POST, DELETE")]).into_response(),
+    };
+    if let Some(origin) = origin {
+        add_cors(&mut response, &origin);
     }
+    response
 }
 
-async fn post(state: AppState, request: Request, metadata_url: &str) -> Response {
+/// CORS for browser-based MCP clients on an allowed origin (e.g. the Inspector's web UI).
+fn add_cors(response: &mut Response, origin: &str) {
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id"));
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3600"));
+}
+
+/// GET opens the session's server-to-client stream; DELETE ends the session. Both need a token,
+/// and both need a session: without one there is no stream to open (405).
+async fn stream_or_end(state: &AppState, request: Request, metadata_url: &str) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let principal = match bearer::authenticate(&state.app, &parts.headers, metadata_url).await {
+        Ok(principal) => principal,
+        Err(refused) => return refused,
+    };
+    if !state.mcp.sessions_enabled || !parts.headers.contains_key(SESSION_HEADER) {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
+    }
+    let deleting = parts.method == Method::DELETE;
+    parts.extensions.insert(principal.clone());
+    in_session(state, principal.user_id, Request::from_parts(parts, body), deleting).await
+}
+
+/// Serves a request that carries a session id, refusing it if the session belongs to someone else.
+async fn in_session(state: &AppState, user: Uuid, request: Request, deleting: bool) -> Response {
+    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(session) = &session
+        && state.mcp.owner(session).is_some_and(|owner| owner != user)
+    {
+        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response();
+    }
+    let response = serve(state.mcp.with_sessions.clone(), request).await;
+    if let Some(session) = &session
+        && response.status().is_success()
+    {
+        if deleting { state.mcp.forget(session) } else { state.mcp.bind(session, user) }
+    }
+    response
+}
+
+async fn post(state: &AppState, request: Request, metadata_url: &str) -> Response {
     let (mut parts, body) = request.into_parts();
     let limit = state.settings.max_body_bytes;
     let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
@@ -110,10 +209,8 @@ async fn post(state: AppState, request: Request, metadata_url: &str) -> Response
     let is_initialize = method == Some("initialize");
 
     // `initialize` is the one method allowed before authentication.
-    if is_initialize {
-        if let Ok(Ok(principal)) = state.app.authenticate(bearer::bearer_token(&parts.headers)).await {
-            parts.extensions.insert(principal);
-        }
+    let principal = if is_initialize {
+        state.app.authenticate(bearer::bearer_token(&parts.headers)).await.ok().and_then(Result::ok)
     } else {
         let principal = match bearer::authenticate(&state.app, &parts.headers, metadata_url).await {
             Ok(principal) => principal,
@@ -133,10 +230,13 @@ async fn post(state: AppState, request: Request, metadata_url: &str) -> Response
         {
             return bearer::forbidden(metadata_url);
         }
-        parts.extensions.insert(principal);
+        Some(principal)
+    };
+    if let Some(principal) = &principal {
+        parts.extensions.insert(principal.clone());
     }
 
-    let with_session = is_initialize || parts.headers.contains_key("mcp-session-id");
+    let with_session = state.mcp.sessions_enabled && (is_initialize || parts.headers.contains_key(SESSION_HEADER));
     if !with_session || !parts.headers.contains_key(header::ACCEPT) {
         // rmcp demands both media types; the seed's curl sends no Accept at all.
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -145,10 +245,21 @@ async fn post(state: AppState, request: Request, metadata_url: &str) -> Response
         }
     }
     let request = Request::from_parts(parts, Body::from(bytes));
-    if with_session {
-        serve(state.mcp.with_sessions.clone(), request).await
-    } else {
-        serve(state.mcp.sessionless.clone(), request).await
+    if !with_session {
+        return serve(state.mcp.sessionless.clone(), request).await;
+    }
+    match (is_initialize, principal) {
+        // A new session: bind it at once when the initialize carried a token.
+        (true, Some(principal)) => {
+            let response = serve(state.mcp.with_sessions.clone(), request).await;
+            if let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+                state.mcp.bind(session, principal.user_id);
+            }
+            response
+        }
+        (true, None) => serve(state.mcp.with_sessions.clone(), request).await,
+        (false, Some(principal)) => in_session(state, principal.user_id, request, false).await,
+        (false, None) => bearer::unauthorized(metadata_url, crate::service::AuthFailure::Missing),
     }
 }
 

@@ -1,0 +1,78 @@
+//! Prompts: ready-made instructions that embed the user's own workspace data.
+use rmcp::{
+    ErrorData as McpError,
+    model::{GetPromptResult, JsonObject, Prompt, PromptArgument, PromptMessage, Role},
+};
+use serde_json::Value;
+
+use crate::service::{App, Principal, workspace::tasks::ListTasksArgs};
+
+pub fn list() -> Vec<Prompt> {
+    vec![
+        Prompt::new(
+            "plan_week",
+            Some("Plan the week: embeds this week's open and overdue tasks and asks for a day-by-day plan."),
+            Some(vec![PromptArgument::new("focus").with_description("What the week should focus on (optional)").with_required(false)]),
+        )
+        .with_title("Plan my week"),
+        Prompt::new(
+            "scaffold_project",
+            Some("Create a project and its first tasks with create_project and create_tasks."),
+            Some(vec![
+                PromptArgument::new("name").with_description("The project's name").with_required(true),
+                PromptArgument::new("description").with_description("What the project is about").with_required(false),
+                PromptArgument::new("deadline").with_description("Due date, YYYY-MM-DD").with_required(false),
+            ]),
+        )
+        .with_title("Scaffold a project"),
+    ]
+}
+
+fn arg(args: &JsonObject, name: &str) -> Option<String> {
+    args.get(name).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Result<GetPromptResult, McpError> {
+    match name {
+        "plan_week" => {
+            let today = app.now().date_naive();
+            let week_end = today + chrono::Duration::days(7);
+            let tasks = app
+                .list_tasks(p, ListTasksArgs { due_before: Some(week_end), limit: Some(100), ..Default::default() })
+                .await
+                .map_err(|e| McpError::internal_error(format!("cannot read tasks: {e}"), None))?;
+            let lines: Vec<String> = tasks
+                .tasks
+                .iter()
+                .map(|t| {
+                    let due = t.due_date.map(|d| if d < today { format!("overdue since {d}") } else { format!("due {d}") }).unwrap_or_default();
+                    format!("- [{}] {} ({}, {}) id={}", t.status, t.title, t.priority, due, t.id)
+                })
+                .collect();
+            let focus = arg(args, "focus").map(|f| format!(" The focus this week: {f}.")).unwrap_or_default();
+            let text = format!(
+                "Today is {today}. Help me plan the week until {week_end}.{focus}\n\nMy open tasks due this week or overdue:\n{}\n\n\
+                 Propose a day-by-day plan: what to do first, what to move, and what to drop. \
+                 Use update_task to change due dates or priorities once I agree.",
+                if lines.is_empty() { "(none)".to_owned() } else { lines.join("\n") }
+            );
+            Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Plan the week"))
+        }
+        "scaffold_project" => {
+            let Some(project) = arg(args, "name") else {
+                return Err(McpError::invalid_params("scaffold_project needs the argument `name`.", None));
+            };
+            let description = arg(args, "description").map(|d| format!("\nDescription: {d}")).unwrap_or_default();
+            let deadline = arg(args, "deadline").map(|d| format!("\nDeadline: {d} (YYYY-MM-DD)")).unwrap_or_default();
+            let text = format!(
+                "Set up a new project in Navis.\nProject: {project}{description}{deadline}\n\n\
+                 1. Call create_project with this name (and description, and due_date = the deadline if given).\n\
+                 2. Break the work into 5–12 concrete first tasks, each a short imperative title, with priorities and due dates before the deadline.\n\
+                 3. Call create_tasks once with all of them and the new project's id.\n\
+                 4. Summarise what you created."
+            );
+            Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Scaffold a project"))
+        }
+        _ => Err(McpError::invalid_params(format!("Unknown prompt: {name}"), None)),
+    }
+}
