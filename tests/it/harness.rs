@@ -22,15 +22,12 @@ pub struct TestServer {
     running: Option<Running>,
 }
 
+#[derive(Default)]
 pub struct Options {
     pub max_body_bytes: Option<usize>,
     pub allow_signup: Option<bool>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self { max_body_bytes: None, allow_signup: None }
-    }
+    pub conformance_fixtures: bool,
+    pub mcp_sessions: Option<bool>,
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -51,6 +48,8 @@ impl TestServer {
             data_dir: Some(dir.path().to_path_buf()),
             max_body_bytes: options.max_body_bytes,
             allow_signup: options.allow_signup,
+            conformance_fixtures: Some(options.conformance_fixtures),
+            mcp_sessions: options.mcp_sessions,
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");
