@@ -235,6 +235,11 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
     if let Some(principal) = &principal {
         parts.extensions.insert(principal.clone());
     }
+    if is_initialize {
+        // The version is negotiated in the body; a stray header must not sink the handshake
+        // (rmcp would answer 400 when it disagrees with the body).
+        parts.headers.remove("mcp-protocol-version");
+    }
 
     let with_session = state.mcp.sessions_enabled && (is_initialize || parts.headers.contains_key(SESSION_HEADER));
     if !with_session || !parts.headers.contains_key(header::ACCEPT) {

@@ -28,6 +28,7 @@ pub struct Options {
     pub allow_signup: Option<bool>,
     pub conformance_fixtures: bool,
     pub mcp_sessions: Option<bool>,
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -50,6 +51,7 @@ impl TestServer {
             allow_signup: options.allow_signup,
             conformance_fixtures: Some(options.conformance_fixtures),
             mcp_sessions: options.mcp_sessions,
+            allowed_origins: options.allowed_origins,
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");

@@ -11,6 +11,7 @@ mod contract;
 mod isolation;
 mod oauth;
 mod pages;
+mod protocol;
 mod robustness;
 mod sdk_clients;
 mod storage;

