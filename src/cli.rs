@@ -128,10 +128,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     if json {
                         println!("{}", serde_json::to_string_pretty(&keys)?);
                     } else {
-                        println!("{:<24} {:<24} {:<13} {:<8} {:<17} {:<17} {}", "ID", "NAME", "ACCESS", "STATUS", "CREATED", "LAST USED", "EXPIRES");
-                        let t = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into());
+                        println!(
+                            "{:<24} {:<24} {:<13} {:<8} {:<17} {:<17} EXPIRES",
+                            "ID", "NAME", "ACCESS", "STATUS", "CREATED", "LAST USED"
+                        );
+                        let t = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                            t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into())
+                        };
                         for k in keys {
-                            println!("{:<24} {:<24} {:<13} {:<8} {:<17} {:<17} {}", k.display_id, k.name, k.scope_label, k.status, t(Some(k.created_at)), t(k.last_used_at), t(k.expires_at));
+                            println!(
+                                "{:<24} {:<24} {:<13} {:<8} {:<17} {:<17} {}",
+                                k.display_id,
+                                k.name,
+                                k.scope_label,
+                                k.status,
+                                t(Some(k.created_at)),
+                                t(k.last_used_at),
+                                t(k.expires_at)
+                            );
                         }
                     }
                     Ok(())

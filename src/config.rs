@@ -87,10 +87,13 @@ impl Settings {
             None => FileSettings::default(),
         };
         let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let listen: SocketAddr = listen_text.parse().map_err(|_| anyhow::anyhow!("invalid listen address {listen_text:?}: expected IP:PORT such as 127.0.0.1:8080"))?;
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid listen address {listen_text:?}: expected IP:PORT such as 127.0.0.1:8080"))?;
         let public_url = normalize_public_url(&args.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}")))?;
         let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("navis.db").display()));
+        let database_url =
+            args.database_url.clone().or(file.database_url).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("navis.db").display()));
         let max_body_bytes = args.max_body_bytes.or(file.max_body_bytes).unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if max_body_bytes < 1024 {
             anyhow::bail!("max_body_bytes must be at least 1024");
@@ -110,7 +113,11 @@ impl Settings {
                 .unwrap_or_default()
                 .iter()
                 .filter(|o| !o.trim().is_empty())
-                .map(|o| url::Url::parse(o.trim()).map(|u| u.origin().ascii_serialization()).map_err(|_| anyhow::anyhow!("invalid allowed origin {o:?}: expected scheme://host[:port]")))
+                .map(|o| {
+                    url::Url::parse(o.trim())
+                        .map(|u| u.origin().ascii_serialization())
+                        .map_err(|_| anyhow::anyhow!("invalid allowed origin {o:?}: expected scheme://host[:port]"))
+                })
                 .collect::<anyhow::Result<_>>()?,
             mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
             conformance_fixtures: args.conformance_fixtures.or(file.conformance_fixtures).unwrap_or(false),

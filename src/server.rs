@@ -45,7 +45,11 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let app = app(&settings, clock).await?;
     let local_addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let state = AppState { app: app.clone(), mcp: Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token())), settings: Arc::new(settings) };
+    let state = AppState {
+        app: app.clone(),
+        mcp: Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token())),
+        settings: Arc::new(settings),
+    };
     let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
     let router = web::router(state);
 

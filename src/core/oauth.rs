@@ -60,7 +60,9 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
         }
         "http" if is_loopback(&url) => Ok(()),
         "http" => Err(format!("{uri}: plain http is only allowed for loopback addresses (localhost, 127.0.0.1, [::1])")),
-        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => Err(format!("{uri}: the {} scheme is not allowed", url.scheme())),
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => {
+            Err(format!("{uri}: the {} scheme is not allowed", url.scheme()))
+        }
         // Private-use schemes: RFC 8252 §7.1 wants reverse-domain names; accept any other non-web scheme that is clearly an app's.
         scheme if scheme.len() >= 3 => Ok(()),
         _ => Err(format!("{uri}: unsupported scheme")),
@@ -86,7 +88,11 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
         let _ = u.set_port(None);
         u.to_string()
     };
-    reg.host() == req.host() && strip(&reg) == strip(&req) && req.as_str() == requested && reg.path() == req.path() && reg.query() == req.query()
+    reg.host() == req.host()
+        && strip(&reg) == strip(&req)
+        && req.as_str() == requested
+        && reg.path() == req.path()
+        && reg.query() == req.query()
 }
 
 /// The canonical form a resource indicator (RFC 8707) is compared in: lower-case scheme and
@@ -147,10 +153,25 @@ mod tests {
 
     #[test]
     fn registration_accepts_https_loopback_and_app_schemes_only() {
-        for ok in ["https://claude.ai/api/mcp/auth_callback", "http://127.0.0.1:33418/callback", "http://localhost/cb", "http://[::1]:8080/cb", "cursor://anysphere.cursor-mcp/oauth/callback"] {
+        for ok in [
+            "https://claude.ai/api/mcp/auth_callback",
+            "http://127.0.0.1:33418/callback",
+            "http://localhost/cb",
+            "http://[::1]:8080/cb",
+            "cursor://anysphere.cursor-mcp/oauth/callback",
+        ] {
             assert!(check_redirect_uri(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://evil.example/cb", "javascript:alert(1)", "data:text/html,x", "https://good.example/cb#frag", "https://user@good.example/cb", "file:///etc/passwd", "/relative", "not a uri"] {
+        for bad in [
+            "http://evil.example/cb",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://good.example/cb#frag",
+            "https://user@good.example/cb",
+            "file:///etc/passwd",
+            "/relative",
+            "not a uri",
+        ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }
     }

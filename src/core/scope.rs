@@ -57,11 +57,13 @@ impl Access {
     /// Narrow a space-separated scope request to what Navis can grant; unknown scopes
     /// (`offline_access`, `openid`, …) are dropped, never an error. `None` if nothing is left.
     pub fn from_scope_list(list: &str) -> Option<Access> {
-        list.split_ascii_whitespace().filter_map(|s| match s {
-            READ => Some(Access::Read),
-            WRITE => Some(Access::Write),
-            _ => None,
-        }).max()
+        list.split_ascii_whitespace()
+            .filter_map(|s| match s {
+                READ => Some(Access::Read),
+                WRITE => Some(Access::Write),
+                _ => None,
+            })
+            .max()
     }
 }
 

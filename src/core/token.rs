@@ -134,10 +134,7 @@ fn assemble(kind: TokenKind, id: String, secret: String) -> NewToken {
 }
 
 pub fn parse(token: &str) -> Result<ParsedToken<'_>, TokenFormatError> {
-    let kind = TokenKind::ALL
-        .into_iter()
-        .find(|k| token.starts_with(k.prefix()))
-        .ok_or(TokenFormatError::UnknownPrefix)?;
+    let kind = TokenKind::ALL.into_iter().find(|k| token.starts_with(k.prefix())).ok_or(TokenFormatError::UnknownPrefix)?;
     let body = &token[kind.prefix().len()..];
     if body.len() != BODY_LEN {
         return Err(TokenFormatError::WrongLength);

@@ -46,7 +46,8 @@ const MAX_TRACKED_SESSIONS: usize = 100_000;
 
 impl McpTransports {
     pub fn new(app: crate::App, settings: &Settings, shutdown: tokio_util::sync::CancellationToken) -> Self {
-        let base = StreamableHttpServerConfig::default().with_max_request_body_bytes(settings.max_body_bytes).with_cancellation_token(shutdown);
+        let base =
+            StreamableHttpServerConfig::default().with_max_request_body_bytes(settings.max_body_bytes).with_cancellation_token(shutdown);
         // DNS-rebinding protection: a server on loopback answers only to local host names (and
         // its public host, for a reverse proxy in front); a public server checks Origin instead.
         let base = if settings.loopback_only() {
@@ -159,7 +160,10 @@ fn add_cors(response: &mut Response, origin: &str) {
     }
     h.insert(header::VARY, HeaderValue::from_static("Origin"));
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, DELETE, OPTIONS"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id"),
+    );
     h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("mcp-session-id, mcp-protocol-version, www-authenticate"));
     h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3600"));
 }
@@ -202,7 +206,9 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
     let limit = state.settings.max_body_bytes;
     let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
-        Err(_) => return jsonrpc_error(StatusCode::PAYLOAD_TOO_LARGE, -32600, &format!("Request body too large: the limit is {limit} bytes.")),
+        Err(_) => {
+            return jsonrpc_error(StatusCode::PAYLOAD_TOO_LARGE, -32600, &format!("Request body too large: the limit is {limit} bytes."));
+        }
     };
     let peek: Option<Peek> = serde_json::from_slice(&bytes).ok();
     let method = peek.as_ref().and_then(|p| p.method.as_deref());
@@ -219,7 +225,11 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
         let Some(peek) = &peek else {
             return match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Err(_) => jsonrpc_error(StatusCode::BAD_REQUEST, -32700, "Parse error: the body is not valid JSON."),
-                Ok(serde_json::Value::Array(_)) => jsonrpc_error(StatusCode::BAD_REQUEST, -32600, "Invalid request: JSON-RPC batches are not supported; send one message per POST."),
+                Ok(serde_json::Value::Array(_)) => jsonrpc_error(
+                    StatusCode::BAD_REQUEST,
+                    -32600,
+                    "Invalid request: JSON-RPC batches are not supported; send one message per POST.",
+                ),
                 Ok(_) => jsonrpc_error(StatusCode::BAD_REQUEST, -32600, "Invalid request: expected a JSON-RPC 2.0 message object."),
             };
         };

@@ -5,9 +5,9 @@
 use rmcp::{
     ErrorData as McpError, RoleServer,
     model::{
-        CallToolResult, ClientResult, ContentBlock, CreateMessageRequestParams, ElicitRequestParams, GetPromptResult, JsonObject, LoggingLevel,
-        LoggingMessageNotificationParam, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, Request, Resource, ResourceContents,
-        ResourceTemplate, Role, SamplingMessage, ServerRequest, Tool,
+        CallToolResult, ClientResult, ContentBlock, CreateMessageRequestParams, ElicitRequestParams, GetPromptResult, JsonObject,
+        LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, Request, Resource,
+        ResourceContents, ResourceTemplate, Role, SamplingMessage, ServerRequest, Tool,
     },
     service::RequestContext,
 };
@@ -87,7 +87,10 @@ async fn log(context: &RequestContext<RoleServer>, min_level: LoggingLevel, mess
     if severity(LoggingLevel::Info) < severity(min_level) {
         return;
     }
-    let _ = context.peer.notify_logging_message(LoggingMessageNotificationParam::new(LoggingLevel::Info, json!(message)).with_logger("conformance")).await;
+    let _ = context
+        .peer
+        .notify_logging_message(LoggingMessageNotificationParam::new(LoggingLevel::Info, json!(message)).with_logger("conformance"))
+        .await;
 }
 
 async fn ask(context: &RequestContext<RoleServer>, request: ServerRequest) -> Result<ClientResult, McpError> {
@@ -95,12 +98,18 @@ async fn ask(context: &RequestContext<RoleServer>, request: ServerRequest) -> Re
 }
 
 async fn elicit(context: &RequestContext<RoleServer>, params: Value) -> Result<CallToolResult, McpError> {
-    let params: ElicitRequestParams = serde_json::from_value(params).map_err(|e| McpError::internal_error(format!("bad elicitation fixture: {e}"), None))?;
+    let params: ElicitRequestParams =
+        serde_json::from_value(params).map_err(|e| McpError::internal_error(format!("bad elicitation fixture: {e}"), None))?;
     let answer = ask(context, ServerRequest::ElicitRequest(Request::new(params))).await?;
     Ok(CallToolResult::success(vec![text(format!("Elicitation result: {}", serde_json::to_string(&answer).unwrap_or_default()))]))
 }
 
-pub async fn call(name: &str, args: JsonObject, context: &RequestContext<RoleServer>, min_level: LoggingLevel) -> Result<CallToolResult, McpError> {
+pub async fn call(
+    name: &str,
+    args: JsonObject,
+    context: &RequestContext<RoleServer>,
+    min_level: LoggingLevel,
+) -> Result<CallToolResult, McpError> {
     Ok(match name {
         "test_simple_text" => CallToolResult::success(vec![text("This is a simple text response for testing.")]),
         "test_image_content" => CallToolResult::success(vec![ContentBlock::image(PNG_1X1, "image/png")]),
@@ -111,7 +120,10 @@ pub async fn call(name: &str, args: JsonObject, context: &RequestContext<RoleSer
         "test_multiple_content_types" => CallToolResult::success(vec![
             text("Multiple content types test:"),
             ContentBlock::image(PNG_1X1, "image/png"),
-            ContentBlock::resource(ResourceContents::text(r#"{"test":"data","value":123}"#, "test://mixed-content-resource").with_mime_type("application/json")),
+            ContentBlock::resource(
+                ResourceContents::text(r#"{"test":"data","value":123}"#, "test://mixed-content-resource")
+                    .with_mime_type("application/json"),
+            ),
         ]),
         "test_tool_with_logging" => {
             for step in ["Tool execution started", "Tool processing data", "Tool execution completed"] {
@@ -182,22 +194,33 @@ pub fn resources() -> Vec<Resource> {
     vec![
         Resource::new("test://static-text", "static-text").with_mime_type("text/plain").with_description("A static text resource"),
         Resource::new("test://static-binary", "static-binary").with_mime_type("image/png").with_description("A static binary resource"),
-        Resource::new("test://watched-resource", "watched-resource").with_mime_type("text/plain").with_description("A resource to subscribe to"),
+        Resource::new("test://watched-resource", "watched-resource")
+            .with_mime_type("text/plain")
+            .with_description("A resource to subscribe to"),
     ]
 }
 
 pub fn templates() -> Vec<ResourceTemplate> {
-    vec![ResourceTemplate::new("test://template/{id}/data", "template").with_mime_type("application/json").with_description("A templated resource")]
+    vec![
+        ResourceTemplate::new("test://template/{id}/data", "template")
+            .with_mime_type("application/json")
+            .with_description("A templated resource"),
+    ]
 }
 
 pub fn read(uri: &str) -> Option<ResourceContents> {
     match uri {
-        "test://static-text" => Some(ResourceContents::text("This is the content of the static text resource.", uri).with_mime_type("text/plain")),
+        "test://static-text" => {
+            Some(ResourceContents::text("This is the content of the static text resource.", uri).with_mime_type("text/plain"))
+        }
         "test://static-binary" => Some(ResourceContents::blob(PNG_1X1, uri).with_mime_type("image/png")),
         "test://watched-resource" => Some(ResourceContents::text("Watched resource content", uri).with_mime_type("text/plain")),
         _ => {
             let id = uri.strip_prefix("test://template/")?.strip_suffix("/data")?;
-            Some(ResourceContents::text(json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string(), uri).with_mime_type("application/json"))
+            Some(
+                ResourceContents::text(json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")}).to_string(), uri)
+                    .with_mime_type("application/json"),
+            )
         }
     }
 }
@@ -208,7 +231,10 @@ pub fn prompts() -> Vec<Prompt> {
         Prompt::new(
             "test_prompt_with_arguments",
             Some("A prompt with arguments"),
-            Some(vec![PromptArgument::new("arg1").with_description("First test argument").with_required(true), PromptArgument::new("arg2").with_description("Second test argument").with_required(true)]),
+            Some(vec![
+                PromptArgument::new("arg1").with_description("First test argument").with_required(true),
+                PromptArgument::new("arg2").with_description("Second test argument").with_required(true),
+            ]),
         ),
         Prompt::new(
             "test_prompt_with_embedded_resource",
@@ -223,12 +249,22 @@ pub fn get_prompt(name: &str, args: &JsonObject) -> Option<GetPromptResult> {
     let arg = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let messages = match name {
         "test_simple_prompt" => vec![PromptMessage::new_text(Role::User, "This is a simple prompt for testing.")],
-        "test_prompt_with_arguments" => vec![PromptMessage::new_text(Role::User, format!("Prompt with arguments: arg1='{}', arg2='{}'", arg("arg1"), arg("arg2")))],
+        "test_prompt_with_arguments" => {
+            vec![PromptMessage::new_text(Role::User, format!("Prompt with arguments: arg1='{}', arg2='{}'", arg("arg1"), arg("arg2")))]
+        }
         "test_prompt_with_embedded_resource" => vec![
-            PromptMessage::new(Role::User, ContentBlock::resource(ResourceContents::text("Embedded resource content for testing.", arg("resourceUri")).with_mime_type("text/plain"))),
+            PromptMessage::new(
+                Role::User,
+                ContentBlock::resource(
+                    ResourceContents::text("Embedded resource content for testing.", arg("resourceUri")).with_mime_type("text/plain"),
+                ),
+            ),
             PromptMessage::new_text(Role::User, "Please process the embedded resource above."),
         ],
-        "test_prompt_with_image" => vec![PromptMessage::new(Role::User, ContentBlock::image(PNG_1X1, "image/png")), PromptMessage::new_text(Role::User, "Please analyze the image above.")],
+        "test_prompt_with_image" => vec![
+            PromptMessage::new(Role::User, ContentBlock::image(PNG_1X1, "image/png")),
+            PromptMessage::new_text(Role::User, "Please analyze the image above."),
+        ],
         _ => return None,
     };
     Some(GetPromptResult::new(messages).with_description(format!("{name} (conformance fixture)")))

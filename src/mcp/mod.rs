@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams, GetPromptResponse, Implementation,
-        ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams, ProgressNotificationParam,
-        ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-        SubscribeRequestParams, UnsubscribeRequestParams,
+        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams,
+        GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+        LoggingLevel, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse,
+        ReadResourceResult, Reference, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+        UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
@@ -54,14 +55,19 @@ fn principal(context: &RequestContext<RoleServer>) -> Result<Principal, McpError
 
 impl ServerHandler for NavisMcp {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_logging().enable_completions();
+        let capabilities =
+            ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().enable_logging().enable_completions();
         let capabilities = if self.fixtures { capabilities.enable_resources_subscribe().build() } else { capabilities.build() };
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("navis", env!("CARGO_PKG_VERSION")).with_title("Navis"))
             .with_instructions(INSTRUCTIONS)
     }
 
-    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
         principal(&context)?;
         let mut list = tools::TOOLS.clone();
         if self.fixtures {
@@ -71,7 +77,9 @@ impl ServerHandler for NavisMcp {
     }
 
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
-        tools::find(name).map(|s| s.tool.clone()).or_else(|| if self.fixtures { fixtures::tools().into_iter().find(|t| t.name == name) } else { None })
+        tools::find(name)
+            .map(|s| s.tool.clone())
+            .or_else(|| if self.fixtures { fixtures::tools().into_iter().find(|t| t.name == name) } else { None })
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
@@ -84,7 +92,10 @@ impl ServerHandler for NavisMcp {
         let progress = (request.name == "create_tasks").then(|| context.meta.get_progress_token()).flatten();
         let total = request.arguments.as_ref().and_then(|a| a.get("tasks")).and_then(|t| t.as_array()).map_or(0, Vec::len) as f64;
         if let Some(token) = &progress {
-            let _ = context.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(total).with_message("validating tasks")).await;
+            let _ = context
+                .peer
+                .notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(total).with_message("validating tasks"))
+                .await;
         }
         let result = tools::call(&self.app, &p, &request.name, request.arguments).await;
         if let Some(token) = progress {
@@ -93,7 +104,11 @@ impl ServerHandler for NavisMcp {
         result.map(Into::into)
     }
 
-    async fn list_resources(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListResourcesResult, McpError> {
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
         principal(&context)?;
         let mut list = resources::list();
         if self.fixtures {
@@ -102,7 +117,11 @@ impl ServerHandler for NavisMcp {
         Ok(ListResourcesResult::with_all_items(list))
     }
 
-    async fn list_resource_templates(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListResourceTemplatesResult, McpError> {
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
         principal(&context)?;
         let mut list = resources::templates();
         if self.fixtures {
@@ -111,7 +130,11 @@ impl ServerHandler for NavisMcp {
         Ok(ListResourceTemplatesResult::with_all_items(list))
     }
 
-    async fn read_resource(&self, request: ReadResourceRequestParams, context: RequestContext<RoleServer>) -> Result<ReadResourceResponse, McpError> {
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
         let p = principal(&context)?;
         if self.fixtures
             && let Some(contents) = fixtures::read(&request.uri)
@@ -122,7 +145,11 @@ impl ServerHandler for NavisMcp {
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
-    async fn list_prompts(&self, _request: Option<PaginatedRequestParams>, context: RequestContext<RoleServer>) -> Result<ListPromptsResult, McpError> {
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
         principal(&context)?;
         let mut list = prompts::list();
         if self.fixtures {
@@ -131,7 +158,11 @@ impl ServerHandler for NavisMcp {
         Ok(ListPromptsResult::with_all_items(list))
     }
 
-    async fn get_prompt(&self, request: GetPromptRequestParams, context: RequestContext<RoleServer>) -> Result<GetPromptResponse, McpError> {
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
         let p = principal(&context)?;
         let args = request.arguments.unwrap_or_default();
         if self.fixtures
@@ -149,7 +180,11 @@ impl ServerHandler for NavisMcp {
         let values = match &request.r#ref {
             Reference::Resource(r) if r.uri == resources::PROJECT_TASKS_TEMPLATE && request.argument.name == "id" => {
                 let prefix = request.argument.value.to_lowercase();
-                let projects = self.app.all_projects_with_open_counts(&p).await.map_err(|e| McpError::internal_error(format!("cannot list projects: {e}"), None))?;
+                let projects = self
+                    .app
+                    .all_projects_with_open_counts(&p)
+                    .await
+                    .map_err(|e| McpError::internal_error(format!("cannot list projects: {e}"), None))?;
                 projects
                     .into_iter()
                     .filter(|(pr, _)| pr.name.to_lowercase().starts_with(&prefix) || pr.id.to_string().starts_with(&prefix))

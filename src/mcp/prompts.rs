@@ -45,7 +45,8 @@ pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Res
                 .tasks
                 .iter()
                 .map(|t| {
-                    let due = t.due_date.map(|d| if d < today { format!("overdue since {d}") } else { format!("due {d}") }).unwrap_or_default();
+                    let due =
+                        t.due_date.map(|d| if d < today { format!("overdue since {d}") } else { format!("due {d}") }).unwrap_or_default();
                     format!("- [{}] {} ({}, {}) id={}", t.status, t.title, t.priority, due, t.id)
                 })
                 .collect();

@@ -26,15 +26,19 @@ pub fn list() -> Vec<Resource> {
 }
 
 pub fn templates() -> Vec<ResourceTemplate> {
-    vec![ResourceTemplate::new(PROJECT_TASKS_TEMPLATE, "project-tasks")
-        .with_title("A project's open tasks")
-        .with_description("The project's id, name and status, and up to 100 of its open tasks.")
-        .with_mime_type("application/json")]
+    vec![
+        ResourceTemplate::new(PROJECT_TASKS_TEMPLATE, "project-tasks")
+            .with_title("A project's open tasks")
+            .with_description("The project's id, name and status, and up to 100 of its open tasks.")
+            .with_mime_type("application/json"),
+    ]
 }
 
 fn to_mcp_error(uri: &str, e: ServiceError) -> McpError {
     match e {
-        ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::Conflict(_) => McpError::resource_not_found(format!("Resource not found: {uri}"), Some(json!({ "uri": uri }))),
+        ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::Conflict(_) => {
+            McpError::resource_not_found(format!("Resource not found: {uri}"), Some(json!({ "uri": uri })))
+        }
         ServiceError::Store(e) => {
             tracing::error!(error = %e, "resource read failed on the store");
             McpError::internal_error("server error while reading the resource", None)

@@ -47,7 +47,12 @@ pub struct ToolSpec {
     pub tool: Tool,
 }
 
-fn spec<In: JsonSchema + 'static, Out: JsonSchema + 'static>(name: &'static str, title: &str, effect: Effect, description: &'static str) -> ToolSpec {
+fn spec<In: JsonSchema + 'static, Out: JsonSchema + 'static>(
+    name: &'static str,
+    title: &str,
+    effect: Effect,
+    description: &'static str,
+) -> ToolSpec {
     let tool = Tool::new(name, description, schema_for_type::<In>())
         .with_title(title)
         .with_raw_output_schema(schema_for_output::<Out>())
@@ -76,32 +81,74 @@ pub struct CurrentUser {
 pub static CATALOG: LazyLock<Vec<ToolSpec>> = LazyLock::new(|| {
     use Effect::*;
     vec![
-        spec::<ListProjectsArgs, ProjectList>("list_projects", "List projects", Read,
-            "List the user's projects, newest first. Archived projects are left out unless `status` is `archived`. Paginated with `limit` and `cursor`."),
-        spec::<ProjectIdArgs, ProjectDetail>("get_project", "Get a project", Read,
-            "Get one project with the number of its tasks in each status."),
-        spec::<CreateProjectArgs, ProjectView>("create_project", "Create a project", Create,
-            "Create a project. Status defaults to `active`; dates are YYYY-MM-DD."),
-        spec::<UpdateProjectArgs, ProjectView>("update_project", "Update a project", Update,
-            "Change a project's name, description, status or dates. Set status to `archived` to archive it; pass null to clear a date."),
-        spec::<DeleteProjectArgs, DeletedProject>("delete_project", "Delete a project", Delete,
-            "Delete a project. A project that still has tasks is only deleted with `cascade: true`, which deletes its tasks too."),
-        spec::<ListTasksArgs, TaskList>("list_tasks", "List tasks", Read,
-            "List tasks, newest first, filtered by project, status, priority, due-date range, tag, assignee or text. Done tasks are left out unless `status` is `done` or `include_done` is true. Paginated with `limit` and `cursor`."),
-        spec::<TaskIdArgs, TaskDetail>("get_task", "Get a task", Read,
-            "Get one task with its comments."),
-        spec::<CreateTaskArgs, TaskView>("create_task", "Create a task", Create,
-            "Create a task, optionally in a project. Status defaults to `todo`, priority to `medium`; due_date is YYYY-MM-DD; the description is markdown."),
-        spec::<CreateTasksArgs, CreatedTasks>("create_tasks", "Create several tasks", Create,
-            "Create up to 50 tasks at once. All are created or, if any is invalid, none."),
-        spec::<UpdateTaskArgs, TaskView>("update_task", "Update a task", Update,
-            "Change any field of a task: title, description, project (null to detach), status, priority, due date, assignee, tags (replaced as a whole). Moving to `done` records the completion time."),
-        spec::<TaskIdArgs, TaskView>("complete_task", "Complete a task", Update,
-            "Mark a task done and record when it was completed. Completing a done task changes nothing."),
-        spec::<TaskIdArgs, DeletedTask>("delete_task", "Delete a task", Delete,
-            "Delete a task and its comments."),
-        spec::<NoArgs, CurrentUser>("get_current_user", "Who am I", Read,
-            "Who the token belongs to: user id, email, token kind, scopes and when the token expires."),
+        spec::<ListProjectsArgs, ProjectList>(
+            "list_projects",
+            "List projects",
+            Read,
+            "List the user's projects, newest first. Archived projects are left out unless `status` is `archived`. Paginated with `limit` and `cursor`.",
+        ),
+        spec::<ProjectIdArgs, ProjectDetail>(
+            "get_project",
+            "Get a project",
+            Read,
+            "Get one project with the number of its tasks in each status.",
+        ),
+        spec::<CreateProjectArgs, ProjectView>(
+            "create_project",
+            "Create a project",
+            Create,
+            "Create a project. Status defaults to `active`; dates are YYYY-MM-DD.",
+        ),
+        spec::<UpdateProjectArgs, ProjectView>(
+            "update_project",
+            "Update a project",
+            Update,
+            "Change a project's name, description, status or dates. Set status to `archived` to archive it; pass null to clear a date.",
+        ),
+        spec::<DeleteProjectArgs, DeletedProject>(
+            "delete_project",
+            "Delete a project",
+            Delete,
+            "Delete a project. A project that still has tasks is only deleted with `cascade: true`, which deletes its tasks too.",
+        ),
+        spec::<ListTasksArgs, TaskList>(
+            "list_tasks",
+            "List tasks",
+            Read,
+            "List tasks, newest first, filtered by project, status, priority, due-date range, tag, assignee or text. Done tasks are left out unless `status` is `done` or `include_done` is true. Paginated with `limit` and `cursor`.",
+        ),
+        spec::<TaskIdArgs, TaskDetail>("get_task", "Get a task", Read, "Get one task with its comments."),
+        spec::<CreateTaskArgs, TaskView>(
+            "create_task",
+            "Create a task",
+            Create,
+            "Create a task, optionally in a project. Status defaults to `todo`, priority to `medium`; due_date is YYYY-MM-DD; the description is markdown.",
+        ),
+        spec::<CreateTasksArgs, CreatedTasks>(
+            "create_tasks",
+            "Create several tasks",
+            Create,
+            "Create up to 50 tasks at once. All are created or, if any is invalid, none.",
+        ),
+        spec::<UpdateTaskArgs, TaskView>(
+            "update_task",
+            "Update a task",
+            Update,
+            "Change any field of a task: title, description, project (null to detach), status, priority, due date, assignee, tags (replaced as a whole). Moving to `done` records the completion time.",
+        ),
+        spec::<TaskIdArgs, TaskView>(
+            "complete_task",
+            "Complete a task",
+            Update,
+            "Mark a task done and record when it was completed. Completing a done task changes nothing.",
+        ),
+        spec::<TaskIdArgs, DeletedTask>("delete_task", "Delete a task", Delete, "Delete a task and its comments."),
+        spec::<NoArgs, CurrentUser>(
+            "get_current_user",
+            "Who am I",
+            Read,
+            "Who the token belongs to: user id, email, token kind, scopes and when the token expires.",
+        ),
     ]
 });
 
@@ -120,7 +167,8 @@ fn parse<T: DeserializeOwned>(tool: &str, args: Option<JsonObject>) -> Result<T,
     let value = serde_json::Value::Object(args.unwrap_or_default());
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
-        let hint = if field.ends_with("date") || field.ends_with("_after") || field.ends_with("_before") { " (dates are YYYY-MM-DD)" } else { "" };
+        let hint =
+            if field.ends_with("date") || field.ends_with("_after") || field.ends_with("_before") { " (dates are YYYY-MM-DD)" } else { "" };
         let place = if field == "." { String::new() } else { format!(" in `{field}`") };
         error_result(format!("Invalid arguments for {tool}{place}: {}{hint}. Check the tool's input schema and try again.", e.inner()))
     })
@@ -182,10 +230,16 @@ pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>
 }
 
 async fn current_user(app: &App, p: &Principal) -> Result<CurrentUser, ServiceError> {
-    let user = app.store.user_by_id(p.user_id).await?.ok_or_else(|| ServiceError::NotFound("The account of this token no longer exists.".into()))?;
+    let user = app
+        .store
+        .user_by_id(p.user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The account of this token no longer exists.".into()))?;
     let credential_name = match &p.credential {
         crate::service::Credential::ApiKey { name, .. } => name.clone(),
-        crate::service::Credential::OAuth { client_id, .. } => app.store.client(client_id).await?.map(|c| c.name).unwrap_or_else(|| client_id.clone()),
+        crate::service::Credential::OAuth { client_id, .. } => {
+            app.store.client(client_id).await?.map(|c| c.name).unwrap_or_else(|| client_id.clone())
+        }
     };
     Ok(CurrentUser {
         user_id: user.id,

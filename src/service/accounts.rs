@@ -1,8 +1,5 @@
 //! Email + password accounts (Argon2id) and browser sessions (cookie value stored as a digest).
-use argon2::{
-    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
-    password_hash::SaltString,
-};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 use chrono::Duration;
 use uuid::Uuid;
 
@@ -35,7 +32,9 @@ fn verify_password(password: &str, hash: &str) -> bool {
 pub fn normalize_email(email: &str) -> ServiceResult<String> {
     let email = email.trim();
     let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
         return Err(ServiceError::Invalid("Enter a valid email address.".into()));

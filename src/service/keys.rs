@@ -56,7 +56,13 @@ pub fn key_status(key: &ApiKey, now: DateTime<Utc>) -> &'static str {
 }
 
 impl App {
-    pub async fn create_api_key(&self, user_id: Uuid, name: &str, access: Access, expires_at: Option<DateTime<Utc>>) -> ServiceResult<CreatedKey> {
+    pub async fn create_api_key(
+        &self,
+        user_id: Uuid,
+        name: &str,
+        access: Access,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> ServiceResult<CreatedKey> {
         let name = name.trim();
         if name.is_empty() {
             return Err(ServiceError::Invalid("Give the key a name, so you can recognise it later.".into()));
@@ -81,7 +87,12 @@ impl App {
             last_used_at: None,
         };
         self.store.insert_api_key(&key).await?;
-        self.audit(user_id, audit::KEY_CREATED, format!("API key \"{}\" ({}) created with {}", key.name, token::display_id(TokenKind::ApiKey, &key.id), access.label())).await?;
+        self.audit(
+            user_id,
+            audit::KEY_CREATED,
+            format!("API key \"{}\" ({}) created with {}", key.name, token::display_id(TokenKind::ApiKey, &key.id), access.label()),
+        )
+        .await?;
         Ok(CreatedKey { key, token })
     }
 

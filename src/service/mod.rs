@@ -27,7 +27,14 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, issuer: &str) -> Self {
-        Self { store, clock, issuer: issuer.into(), last_used: Arc::default(), grant_last_used: Arc::default(), client_metadata: Arc::default() }
+        Self {
+            store,
+            clock,
+            issuer: issuer.into(),
+            last_used: Arc::default(),
+            grant_last_used: Arc::default(),
+            client_metadata: Arc::default(),
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -230,7 +230,14 @@ pub trait Store: Send + Sync + 'static {
     // Projects
     async fn insert_project(&self, project: &Project) -> StoreResult<()>;
     async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>>;
-    async fn list_projects(&self, user_id: Uuid, status: Option<&str>, include_archived: bool, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Project>>;
+    async fn list_projects(
+        &self,
+        user_id: Uuid,
+        status: Option<&str>,
+        include_archived: bool,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Page<Project>>;
     async fn update_project(&self, project: &Project) -> StoreResult<bool>;
     /// Deletes the project (and, through the foreign key, its tasks).
     async fn delete_project(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;

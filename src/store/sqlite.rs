@@ -66,9 +66,7 @@ fn get_opt_uuid(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
 }
 
 fn parse_ts(col: &str, s: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt(format!("{col}: not a timestamp")))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| StoreError::Corrupt(format!("{col}: not a timestamp")))
 }
 
 fn get_ts(row: &SqliteRow, col: &str) -> StoreResult<DateTime<Utc>> {
@@ -229,7 +227,8 @@ fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
     Page { items, next }
 }
 
-const TASK_COLUMNS: &str = "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
+const TASK_COLUMNS: &str =
+    "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -260,7 +259,13 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE id = ?").bind(id.to_string()).fetch_optional(&self.pool).await?.as_ref().map(user_from).transpose()
+        sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
     }
 
     async fn insert_session(&self, digest: &[u8], user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
@@ -403,7 +408,14 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn list_projects(&self, user_id: Uuid, status: Option<&str>, include_archived: bool, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Project>> {
+    async fn list_projects(
+        &self,
+        user_id: Uuid,
+        status: Option<&str>,
+        include_archived: bool,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Page<Project>> {
         let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM projects WHERE user_id = ");
         q.push_bind(user_id.to_string());
         if let Some(status) = status {
@@ -540,7 +552,11 @@ impl Store for SqliteStore {
         }
         if let Some(text) = &f.text {
             let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            q.push(" AND (title LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\' OR description LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+            q.push(" AND (title LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR description LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
         }
         if let Some(after) = after {
             q.push(" AND id < ").push_bind(after.to_string());
@@ -589,7 +605,14 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|r| Ok(Comment { id: get_uuid(r, "id")?, task_id: get_uuid(r, "task_id")?, body: get_str(r, "body")?, created_at: get_ts(r, "created_at")? }))
+            .map(|r| {
+                Ok(Comment {
+                    id: get_uuid(r, "id")?,
+                    task_id: get_uuid(r, "task_id")?,
+                    body: get_str(r, "body")?,
+                    created_at: get_ts(r, "created_at")?,
+                })
+            })
             .collect()
     }
 
@@ -651,7 +674,13 @@ impl Store for SqliteStore {
     }
 
     async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
-        sqlx::query("SELECT * FROM oauth_clients WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.as_ref().map(client_from).transpose()
+        sqlx::query("SELECT * FROM oauth_clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(client_from)
+            .transpose()
     }
 
     async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64> {
@@ -677,16 +706,18 @@ impl Store for SqliteStore {
             .bind(&g.client_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO oauth_grants (id, user_id, client_id, scope, resource, redirect_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(g.id.to_string())
-            .bind(g.user_id.to_string())
-            .bind(&g.client_id)
-            .bind(g.access.as_str())
-            .bind(&g.resource)
-            .bind(&g.redirect_uri)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO oauth_grants (id, user_id, client_id, scope, resource, redirect_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(g.id.to_string())
+        .bind(g.user_id.to_string())
+        .bind(&g.client_id)
+        .bind(g.access.as_str())
+        .bind(&g.resource)
+        .bind(&g.redirect_uri)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO oauth_codes (id, digest, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(&code.id)
             .bind(&code.digest)
@@ -701,10 +732,11 @@ impl Store for SqliteStore {
     }
 
     async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>> {
-        let row = sqlx::query(&format!("SELECT c.*, {GRANT_COLUMNS} FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query(&format!("SELECT c.*, {GRANT_COLUMNS} FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.id = ?"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let code = AuthCode {
             id: get_str(&row, "id")?,
@@ -719,7 +751,11 @@ impl Store for SqliteStore {
     }
 
     async fn use_code(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL").bind(ts(now)).bind(id).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -733,20 +769,23 @@ impl Store for SqliteStore {
     }
 
     async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
-        let row = sqlx::query(&format!("SELECT t.*, {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT t.*, {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(|r| Ok((oauth_token_from(r)?, grant_from(r)?))).transpose()
     }
 
     async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE oauth_tokens SET used_at = ? WHERE id = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(old_id)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE oauth_tokens SET used_at = ? WHERE id = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL")
+                .bind(ts(now))
+                .bind(old_id)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() != 1 {
             tx.rollback().await?;
             return Ok(false);
@@ -765,13 +804,21 @@ impl Store for SqliteStore {
             .bind(grant_id.to_string())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL").bind(ts(now)).bind(grant_id.to_string()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(grant_id.to_string())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(ts(now)).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -60,7 +60,12 @@ fn json_with_challenge(status: StatusCode, body: &'static str, challenge: &str) 
 }
 
 pub fn server_error() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], r#"{"error":"unavailable","message":"The server cannot check credentials right now; try again."}"#).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"error":"unavailable","message":"The server cannot check credentials right now; try again."}"#,
+    )
+        .into_response()
 }
 
 /// Authenticates a request for the protected resource whose metadata lives at `resource_metadata`.

@@ -79,7 +79,11 @@ mod tests {
 
     #[test]
     fn a_same_origin_post_with_the_matching_token_passes() {
-        let h = headers(&[("cookie", "a=b; navis_csrf=0123456789abcdef0123456789abcdef0123456789a"), ("origin", "https://navis.example"), ("sec-fetch-site", "same-origin")]);
+        let h = headers(&[
+            ("cookie", "a=b; navis_csrf=0123456789abcdef0123456789abcdef0123456789a"),
+            ("origin", "https://navis.example"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
         assert!(verify(&settings(), &h, T));
     }
 

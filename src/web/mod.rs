@@ -40,9 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route(PRM_PREFIX, get(wellknown::protected_resource_root));
     for path in MCP_PATHS {
-        router = router
-            .route(path, any(edge::handle))
-            .route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
+        router = router.route(path, any(edge::handle)).route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
     }
     let pages = Router::new()
         .route("/", get(pages::home))
@@ -90,7 +88,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "message": "database unreachable" }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "message": "database unreachable" })))
+                .into_response()
         }
     }
 }

@@ -75,7 +75,12 @@ pub async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn register(State(state): State<AppState>, body: Bytes) -> Response {
     let req: RegistrationRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return oauth_error(OAuthError::new("invalid_client_metadata", format!("The body must be a JSON object of client metadata: {e}"))),
+        Err(e) => {
+            return oauth_error(OAuthError::new(
+                "invalid_client_metadata",
+                format!("The body must be a JSON object of client metadata: {e}"),
+            ));
+        }
     };
     match state.app.register_client(req).await {
         Ok(doc) => no_store((StatusCode::CREATED, Json(doc)).into_response()),
@@ -108,13 +113,18 @@ fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, Hash
         client_id: form.remove("client_id"),
         client_secret: form.remove("client_secret"),
     };
-    if let Some(basic) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))) {
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+    {
         let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok().and_then(|b| String::from_utf8(b).ok());
         let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
             return Err(OAuthError::new("invalid_client", "Malformed Basic credentials."));
         };
         // RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials.
-        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.to_string()).unwrap_or_default();
+        let decode =
+            |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.to_string()).unwrap_or_default();
         let (id, secret) = (decode(id), decode(secret));
         if req.client_id.as_deref().is_some_and(|c| c != id) {
             return Err(OAuthError::new("invalid_request", "client_id in the body differs from the Basic credentials."));
@@ -163,7 +173,10 @@ fn error_page(message: &str) -> Response {
         StatusCode::BAD_REQUEST,
         "Cannot connect this app",
         None,
-        &format!(r#"<section class="card narrow"><h1>Cannot connect this app</h1><p class="error">{}</p><p class="muted">Nothing was shared. You can close this tab.</p></section>"#, esc(message)),
+        &format!(
+            r#"<section class="card narrow"><h1>Cannot connect this app</h1><p class="error">{}</p><p class="muted">Nothing was shared. You can close this tab.</p></section>"#,
+            esc(message)
+        ),
     )
 }
 
@@ -179,7 +192,8 @@ fn hidden(name: &str, value: Option<&str>) -> String {
 }
 
 fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &str, csrf_token: &str) -> Response {
-    let host = url::Url::parse(&v.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| v.redirect_uri.clone());
+    let host =
+        url::Url::parse(&v.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| v.redirect_uri.clone());
     let loopback = if v.loopback_only {
         r#"<p class="warning">This app runs on your own computer and receives access through a local address. Only approve it if you just started connecting it yourself.</p>"#
     } else {
@@ -190,7 +204,9 @@ fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &st
         Access::Write => r#"<li><strong>Read</strong> your projects, tasks and the rest of your workspace</li><li><strong>Create, change and delete</strong> projects, tasks and other workspace items</li>"#.to_owned(),
     };
     let choice = match v.requested {
-        Access::Write => r#"<fieldset><legend>Allow</legend><label><input type="radio" name="access" value="write" checked> Read + Write</label><label><input type="radio" name="access" value="read"> Read only</label></fieldset>"#,
+        Access::Write => {
+            r#"<fieldset><legend>Allow</legend><label><input type="radio" name="access" value="write" checked> Read + Write</label><label><input type="radio" name="access" value="read"> Read only</label></fieldset>"#
+        }
         Access::Read => r#"<input type="hidden" name="access" value="read">"#,
     };
     let fields: String = [
@@ -229,7 +245,12 @@ fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &st
     page(StatusCode::OK, "Authorize app", Some((email, csrf_token)), &body)
 }
 
-pub async fn authorize(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, Query(params): Query<AuthorizationParams>) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(params): Query<AuthorizationParams>,
+) -> Response {
     let valid = match state.app.validate_authorization(&params).await {
         Ok(v) => v,
         Err(e) => return refused(e),
@@ -285,6 +306,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
 
 /// Form bodies into a struct, through JSON so that `#[serde(flatten)]` works.
 fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
-    let map: serde_json::Map<String, Value> = url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
+    let map: serde_json::Map<String, Value> =
+        url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
     serde_json::from_value(Value::Object(map))
 }

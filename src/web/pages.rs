@@ -33,12 +33,22 @@ pub(crate) async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Opt
 }
 
 pub(crate) fn csrf_failure() -> Response {
-    page(StatusCode::FORBIDDEN, "Request refused", None, r#"<h1>Request refused</h1><p>This form was not submitted from a Navis page, or it has expired. Go back, reload the page and try again.</p>"#)
+    page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        None,
+        r#"<h1>Request refused</h1><p>This form was not submitted from a Navis page, or it has expired. Go back, reload the page and try again.</p>"#,
+    )
 }
 
 fn internal_error(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "page failed");
-    page(StatusCode::INTERNAL_SERVER_ERROR, "Error", None, "<h1>Something went wrong</h1><p>Nothing was changed. Try again in a moment.</p>")
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Error",
+        None,
+        "<h1>Something went wrong</h1><p>Nothing was changed. Try again in a moment.</p>",
+    )
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -76,7 +86,12 @@ fn safe_next(next: &str) -> &str {
 fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option<&str>, csrf_token: &str, next: &str) -> Response {
     let next_q: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
     let (title, action, button, other) = if signup {
-        ("Create your account", "/signup", "Create account", format!(r#"Already have an account? <a href="/signin?next={}">Sign in</a>"#, esc(&next_q)))
+        (
+            "Create your account",
+            "/signup",
+            "Create account",
+            format!(r#"Already have an account? <a href="/signin?next={}">Sign in</a>"#, esc(&next_q)),
+        )
     } else {
         ("Sign in", "/signin", "Sign in", format!(r#"No account yet? <a href="/signup?next={}">Create one</a>"#, esc(&next_q)))
     };
@@ -103,7 +118,12 @@ fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option
 }
 
 fn signup_disabled() -> Response {
-    page(StatusCode::FORBIDDEN, "Sign-up disabled", None, r#"<section class="card narrow"><h1>Sign-up is disabled</h1><p>Ask the administrator for an account (<code>navis user create</code>), then <a href="/signin">sign in</a>.</p></section>"#)
+    page(
+        StatusCode::FORBIDDEN,
+        "Sign-up disabled",
+        None,
+        r#"<section class="card narrow"><h1>Sign-up is disabled</h1><p>Ask the administrator for an account (<code>navis user create</code>), then <a href="/signin">sign in</a>.</p></section>"#,
+    )
 }
 
 pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
@@ -123,7 +143,9 @@ pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form
     }
     match state.app.create_user(&form.email, &form.password).await {
         Ok(user) => start_session(&state, user.id, safe_next(&form.next)).await,
-        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf, safe_next(&form.next)),
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
+            credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf, safe_next(&form.next))
+        }
         Err(e) => internal_error(e),
     }
 }
@@ -149,7 +171,14 @@ pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form
     }
     match state.app.verify_credentials(&form.email, &form.password).await {
         Ok(Some(user)) => start_session(&state, user.id, safe_next(&form.next)).await,
-        Ok(None) => credentials_page(StatusCode::UNAUTHORIZED, false, &form.email, Some("Incorrect email or password."), &form.csrf, safe_next(&form.next)),
+        Ok(None) => credentials_page(
+            StatusCode::UNAUTHORIZED,
+            false,
+            &form.email,
+            Some("Incorrect email or password."),
+            &form.csrf,
+            safe_next(&form.next),
+        ),
         Err(e) => internal_error(e),
     }
 }
@@ -174,7 +203,8 @@ pub async fn signout(State(state): State<AppState>, headers: HeaderMap, Form(for
 }
 
 fn fmt_time(t: Option<DateTime<Utc>>, none: &str) -> String {
-    t.map(|t| format!(r#"<time datetime="{}">{}</time>"#, t.to_rfc3339(), t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_else(|| none.to_owned())
+    t.map(|t| format!(r#"<time datetime="{}">{}</time>"#, t.to_rfc3339(), t.format("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_else(|| none.to_owned())
 }
 
 /// The panel shown once, right after a key is created: the only time the token is visible.
@@ -352,7 +382,10 @@ pub async fn create_key(State(state): State<AppState>, headers: HeaderMap, Form(
     };
     let expires_at = match form.expires.trim() {
         "" => None,
-        date => match NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| ServiceError::Invalid("The expiration date must look like 2026-12-31.".into())).and_then(|d| expiry_from_date(d, state.app.now())) {
+        date => match NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .map_err(|_| ServiceError::Invalid("The expiration date must look like 2026-12-31.".into()))
+            .and_then(|d| expiry_from_date(d, state.app.now()))
+        {
             Ok(at) => Some(at),
             Err(e) => return render_connected_apps(&state, &user, &form.csrf, None, Some(&e.to_string())).await,
         },
@@ -381,7 +414,12 @@ pub async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, Path(
     }
 }
 
-pub async fn disconnect_app(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+pub async fn disconnect_app(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
     let Some(user) = signed_in_user(&state, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
@@ -400,7 +438,10 @@ pub async fn disconnect_app(State(state): State<AppState>, headers: HeaderMap, P
 }
 
 pub async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("assets/app.js"))
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("assets/app.js"),
+    )
 }
 
 pub async fn stylesheet() -> impl IntoResponse {

@@ -54,7 +54,13 @@ async fn local_and_private_client_metadata_urls_are_never_fetched() {
     let hits = Arc::new(AtomicUsize::new(0));
     let site = client_site(hits.clone()).await;
     let port = site.rsplit(':').next().unwrap();
-    for client_id in [format!("https://127.0.0.1:{port}/client.json"), format!("https://localhost:{port}/client.json"), "https://[::1]/client.json".into(), "https://169.254.169.254/latest/client.json".into(), "https://10.0.0.1/client.json".into()] {
+    for client_id in [
+        format!("https://127.0.0.1:{port}/client.json"),
+        format!("https://localhost:{port}/client.json"),
+        "https://[::1]/client.json".into(),
+        "https://169.254.169.254/latest/client.json".into(),
+        "https://10.0.0.1/client.json".into(),
+    ] {
         let resp = browser.http.get(authorize_url(&s, &client_id, &Pkce::new())).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{client_id}");
         assert!(resp.headers().get("location").is_none());
@@ -84,10 +90,25 @@ async fn a_metadata_document_client_connects_and_its_document_is_cached() {
     assert!(consent.contains("Claude Code (CIMD)"), "the consent names the client from its document");
     let location = browser.decide(&s, &consent, "approve", None).await;
     let code = query_param(&location, "code").unwrap();
-    let resp = s.http.post(s.url("/oauth/token")).form(&[("grant_type", "authorization_code"), ("client_id", client_id.as_str()), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", &pkce.verifier)]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id.as_str()),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &pkce.verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let tokens: Value = resp.json().await.unwrap();
-    assert_eq!(s.ok(tokens["access_token"].as_str().unwrap(), "get_current_user", json!({})).await["credential_name"], "Claude Code (CIMD)");
+    assert_eq!(
+        s.ok(tokens["access_token"].as_str().unwrap(), "get_current_user", json!({})).await["credential_name"],
+        "Claude Code (CIMD)"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched once; the token request used the cache");
 
     // Within max-age=60 the cache answers; after it, the document is fetched again.
@@ -98,7 +119,9 @@ async fn a_metadata_document_client_connects_and_its_document_is_cached() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 
     // Documents that lie about their id, redirect, or are too large are refused with a page.
-    for (path, expected) in [("/liar.json", "client_id is not the URL"), ("/redirect.json", "redirects are not followed"), ("/huge.json", "larger than")] {
+    for (path, expected) in
+        [("/liar.json", "client_id is not the URL"), ("/redirect.json", "redirects are not followed"), ("/huge.json", "larger than")]
+    {
         let resp = browser.http.get(authorize_url(&s, &format!("{site}{path}"), &Pkce::new())).send().await.unwrap();
         assert_eq!(resp.status(), 400, "{path}");
         let page = resp.text().await.unwrap();

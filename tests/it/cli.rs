@@ -31,7 +31,8 @@ async fn user_and_key_commands_work_while_the_server_runs() {
     assert!(ok, "{err}");
     assert!(s.app.verify_credentials("ada@example.com", "a long password").await.unwrap().is_some());
 
-    let (ok, out, err) = navis(&s, &["key", "create", "--user", "ada@example.com", "--name", "cli", "--scope", "write", "--expires", "2999-01-01"], None);
+    let (ok, out, err) =
+        navis(&s, &["key", "create", "--user", "ada@example.com", "--name", "cli", "--scope", "write", "--expires", "2999-01-01"], None);
     assert!(ok, "{err}");
     let token = out.trim_end().to_owned();
     assert_eq!(out, format!("{token}\n"), "stdout holds only the token");
@@ -57,7 +58,8 @@ async fn user_and_key_commands_work_while_the_server_runs() {
     assert!(!ok && err.contains("No user"), "{err}");
     let (ok, _, err) = navis(&s, &["key", "create", "--user", "ada@example.com", "--name", "x", "--scope", "admin"], None);
     assert!(!ok && err.contains("admin"), "{err}");
-    let (ok, _, err) = navis(&s, &["key", "create", "--user", "ada@example.com", "--name", "x", "--scope", "read", "--expires", "2001-01-01"], None);
+    let (ok, _, err) =
+        navis(&s, &["key", "create", "--user", "ada@example.com", "--name", "x", "--scope", "read", "--expires", "2001-01-01"], None);
     assert!(!ok && err.contains("future"), "{err}");
 }
 
@@ -65,7 +67,20 @@ async fn user_and_key_commands_work_while_the_server_runs() {
 fn help_lists_every_command_and_setting() {
     let out = Command::new(env!("CARGO_BIN_EXE_navis")).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for word in ["serve", "migrate", "user", "key", "--listen", "--public-url", "--data-dir", "--database-url", "--config", "NAVIS_LISTEN", "--max-body-bytes", "--allow-signup"] {
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "key",
+        "--listen",
+        "--public-url",
+        "--data-dir",
+        "--database-url",
+        "--config",
+        "NAVIS_LISTEN",
+        "--max-body-bytes",
+        "--allow-signup",
+    ] {
         assert!(help.contains(word), "--help lacks {word}:\n{help}");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_navis")).args(["key", "create", "--help"]).output().unwrap();

@@ -30,7 +30,19 @@ async fn the_conformance_suite_passes_the_authorization_server_checks() {
 
     let mut child = tokio::process::Command::new(&node)
         .arg(&cli)
-        .args(["authorization", "--url", &s.base, "--client-id", &client.id, "--resource", &s.url(MCP), "--port", &port.to_string(), "--verbose", "-o"])
+        .args([
+            "authorization",
+            "--url",
+            &s.base,
+            "--client-id",
+            &client.id,
+            "--resource",
+            &s.url(MCP),
+            "--port",
+            &port.to_string(),
+            "--verbose",
+            "-o",
+        ])
         .arg(out_dir.path())
         .current_dir(&dir)
         .stdin(Stdio::null())
@@ -180,7 +192,16 @@ async fn run_server_scenarios(spec_version: &str) {
         std::time::Duration::from_secs(600),
         tokio::process::Command::new(&node)
             .arg(&cli)
-            .args(["server", "--url", &format!("http://localhost:{port}/mcp"), "--suite", "active", "--spec-version", spec_version, "--expected-failures"])
+            .args([
+                "server",
+                "--url",
+                &format!("http://localhost:{port}/mcp"),
+                "--suite",
+                "active",
+                "--spec-version",
+                spec_version,
+                "--expected-failures",
+            ])
             .arg(dir.join("expected-failures.yml"))
             .arg("-o")
             .arg(out_dir.path())
@@ -197,10 +218,10 @@ async fn run_server_scenarios(spec_version: &str) {
     eprintln!("{}", transcript.lines().skip_while(|l| !l.contains("SUMMARY")).collect::<Vec<_>>().join("\n"));
     let mut checks = Vec::new();
     for entry in walk(out_dir.path()) {
-        if entry.file_name().is_some_and(|n| n == "checks.json") {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&entry).unwrap()) {
-                collect_checks(&v, &mut checks);
-            }
+        if entry.file_name().is_some_and(|n| n == "checks.json")
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&entry).unwrap())
+        {
+            collect_checks(&v, &mut checks);
         }
     }
     assert!(checks.len() >= 25, "the suite saved its checks ({}):\n{transcript}", checks.len());

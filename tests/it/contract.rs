@@ -55,7 +55,21 @@ async fn the_seed_curl_example_lists_the_tools() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["id"], 1);
     let names: Vec<&str> = body["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for expected in ["list_projects", "get_project", "create_project", "update_project", "delete_project", "list_tasks", "get_task", "create_task", "create_tasks", "update_task", "complete_task", "delete_task", "get_current_user"] {
+    for expected in [
+        "list_projects",
+        "get_project",
+        "create_project",
+        "update_project",
+        "delete_project",
+        "list_tasks",
+        "get_task",
+        "create_task",
+        "create_tasks",
+        "update_task",
+        "complete_task",
+        "delete_task",
+        "get_current_user",
+    ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     // Every tool carries a description, both schemas and truthful annotations.
@@ -74,7 +88,15 @@ async fn the_seed_curl_example_lists_the_tools() {
 async fn the_short_alias_serves_the_same_endpoint_with_its_own_metadata() {
     let s = TestServer::start().await;
     let a = s.account("ada@example.com").await;
-    let resp = s.http.post(s.url("/mcp")).header("Authorization", format!("Bearer {}", a.read)).header("Content-Type", "application/json").body(tools_list().to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/mcp"))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Content-Type", "application/json")
+        .body(tools_list().to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let resp = s.http.post(s.url("/mcp")).header("Content-Type", "application/json").body(tools_list().to_string()).send().await.unwrap();
     let challenge = assert_401(resp).await;
@@ -102,10 +124,25 @@ async fn missing_and_bad_tokens_get_the_exact_401_with_a_working_challenge() {
         assert_metadata(&s, &challenge, MCP).await;
     }
     // Another auth scheme is refused too.
-    let resp = s.http.post(s.url(MCP)).header("Authorization", "Basic YTpi").header("Content-Type", "application/json").body(tools_list().to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Authorization", "Basic YTpi")
+        .header("Content-Type", "application/json")
+        .body(tools_list().to_string())
+        .send()
+        .await
+        .unwrap();
     assert_401(resp).await;
     // A token in the query string is never looked at.
-    let resp = s.http.post(format!("{}?access_token={}", s.url(MCP), a.read)).header("Content-Type", "application/json").body(tools_list().to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(format!("{}?access_token={}", s.url(MCP), a.read))
+        .header("Content-Type", "application/json")
+        .body(tools_list().to_string())
+        .send()
+        .await
+        .unwrap();
     assert_401(resp).await;
 }
 
@@ -137,7 +174,8 @@ async fn an_expired_key_fails_once_its_time_has_come() {
     assert_metadata(&s, &challenge, MCP).await;
 }
 
-const WRITE_TOOLS: [&str; 8] = ["create_project", "update_project", "delete_project", "create_task", "create_tasks", "update_task", "complete_task", "delete_task"];
+const WRITE_TOOLS: [&str; 8] =
+    ["create_project", "update_project", "delete_project", "create_task", "create_tasks", "update_task", "complete_task", "delete_task"];
 
 #[tokio::test]
 async fn a_read_key_reads_and_gets_the_exact_403_on_every_write_tool() {
@@ -155,7 +193,8 @@ async fn a_read_key_reads_and_gets_the_exact_403_on_every_write_tool() {
 
     for name in WRITE_TOOLS {
         let args = json!({"id": task["id"], "name": "x", "title": "x", "tasks": [{"title": "x"}]});
-        let resp = s.rpc(Some(&a.read), json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name": name, "arguments": args}})).await;
+        let resp =
+            s.rpc(Some(&a.read), json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name": name, "arguments": args}})).await;
         assert_eq!(resp.status(), 403, "{name}");
         assert_eq!(resp.headers()["content-type"], "application/json");
         let challenge = resp.headers()["www-authenticate"].to_str().unwrap().to_owned();
@@ -185,14 +224,31 @@ async fn a_write_key_reads_and_writes() {
 async fn initialize_needs_no_token_but_everything_else_does() {
     let s = TestServer::start().await;
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}});
-    let resp = s.http.post(s.url(MCP)).header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream").body(init.to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .body(init.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let session = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
     let text = resp.text().await.unwrap();
     assert!(text.contains(r#""protocolVersion":"2025-06-18""#), "{text}");
 
     // Inside the session, without a token: still 401, on POST, GET and DELETE.
-    let post = s.http.post(s.url(MCP)).header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", &session).body(tools_list().to_string()).send().await.unwrap();
+    let post = s
+        .http
+        .post(s.url(MCP))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream")
+        .header("Mcp-Session-Id", &session)
+        .body(tools_list().to_string())
+        .send()
+        .await
+        .unwrap();
     assert_401(post).await;
     let get = s.http.get(s.url(MCP)).header("Accept", "text/event-stream").header("Mcp-Session-Id", &session).send().await.unwrap();
     assert_401(get).await;

@@ -58,7 +58,10 @@ async fn no_tool_or_resource_crosses_between_users() {
     let unknown_id = Uuid::now_v7().to_string();
     let unknown = s.rpc_ok(&b.read, "resources/read", json!({"uri": format!("navis://projects/{unknown_id}/tasks")})).await;
     assert_eq!(foreign["error"]["code"], unknown["error"]["code"]);
-    assert_eq!(foreign["error"]["message"].as_str().unwrap().replace(&pa_id, "ID"), unknown["error"]["message"].as_str().unwrap().replace(&unknown_id, "ID"));
+    assert_eq!(
+        foreign["error"]["message"].as_str().unwrap().replace(&pa_id, "ID"),
+        unknown["error"]["message"].as_str().unwrap().replace(&unknown_id, "ID")
+    );
     assert!(foreign.get("result").is_none(), "{foreign}");
 
     // Ada's data is exactly as she left it.

@@ -25,7 +25,15 @@ async fn discovery_documents_agree_on_the_issuer_and_allow_browsers() {
     }
     // CORS for browser-based clients, preflight included.
     for path in ["/.well-known/oauth-authorization-server", "/oauth/register", "/oauth/token"] {
-        let resp = s.http.request(reqwest::Method::OPTIONS, s.url(path)).header("Origin", "http://localhost:6274").header("Access-Control-Request-Method", "POST").header("Access-Control-Request-Headers", "content-type").send().await.unwrap();
+        let resp = s
+            .http
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .header("Origin", "http://localhost:6274")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+            .await
+            .unwrap();
         assert!(resp.status().is_success(), "{path}");
         assert_eq!(resp.headers()["access-control-allow-origin"], "*", "{path}");
     }
@@ -64,11 +72,26 @@ async fn dynamic_registration_fills_defaults_and_judges_each_redirect_uri() {
     }
 
     // A confidential client gets its secret once and must use it.
-    let doc: Value = reg(json!({"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "client_secret_basic"})).await.unwrap().json().await.unwrap();
+    let doc: Value =
+        reg(json!({"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "client_secret_basic"})).await.unwrap().json().await.unwrap();
     let (id, secret) = (doc["client_id"].as_str().unwrap(), doc["client_secret"].as_str().unwrap());
-    let resp = s.http.post(s.url("/oauth/token")).basic_auth(id, Some("wrong")).form(&[("grant_type", "refresh_token"), ("refresh_token", "x")]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/oauth/token"))
+        .basic_auth(id, Some("wrong"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let resp = s.http.post(s.url("/oauth/token")).basic_auth(id, Some(secret)).form(&[("grant_type", "refresh_token"), ("refresh_token", "x")]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400, "authenticated; only the refresh token is bad");
 }
 
@@ -90,7 +113,12 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     let form = anonymous.get(s.url(&signin)).send().await.unwrap().text().await.unwrap();
     let csrf = between(&form, r#"name="csrf" value=""#, "\"").unwrap().to_owned();
     let next = crate::oauth_support::unescape(between(&form, r#"name="next" value=""#, "\"").unwrap());
-    let resp = anonymous.post(s.url("/signin")).form(&[("email", "ada@example.com"), ("password", "correct horse battery"), ("csrf", &csrf), ("next", &next)]).send().await.unwrap();
+    let resp = anonymous
+        .post(s.url("/signin"))
+        .form(&[("email", "ada@example.com"), ("password", "correct horse battery"), ("csrf", &csrf), ("next", &next)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 303);
     let back = resp.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.starts_with("/oauth/authorize?"), "{back}");
@@ -160,7 +188,10 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_grant", "refresh token dead too");
     let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("<tr data-grant-id="), "no longer listed");
-    assert!(page.contains("Connected &quot;Claude Desktop&quot;") && page.contains("Disconnected &quot;Claude Desktop&quot;"), "audit trail");
+    assert!(
+        page.contains("Connected &quot;Claude Desktop&quot;") && page.contains("Disconnected &quot;Claude Desktop&quot;"),
+        "audit trail"
+    );
 }
 
 #[tokio::test]
@@ -187,16 +218,22 @@ async fn a_refresh_cannot_widen_the_scope_but_may_narrow_it() {
     let client = Client::register(&s, "App", CALLBACK).await;
     let read = client.connect(&s, &browser, "mcp:read mcp:write", Some("read")).await;
     assert_eq!(read["scope"], "mcp:read", "the user granted Read only");
-    let resp = client.token(&s, &[("grant_type", "refresh_token"), ("refresh_token", read["refresh_token"].as_str().unwrap()), ("scope", "mcp:write")]).await;
+    let resp = client
+        .token(&s, &[("grant_type", "refresh_token"), ("refresh_token", read["refresh_token"].as_str().unwrap()), ("scope", "mcp:write")])
+        .await;
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_scope");
 
     let write = client.connect(&s, &browser, "mcp:read mcp:write", None).await;
-    let resp = client.token(&s, &[("grant_type", "refresh_token"), ("refresh_token", write["refresh_token"].as_str().unwrap()), ("scope", "mcp:read")]).await;
+    let resp = client
+        .token(&s, &[("grant_type", "refresh_token"), ("refresh_token", write["refresh_token"].as_str().unwrap()), ("scope", "mcp:read")])
+        .await;
     let narrowed: Value = resp.json().await.unwrap();
     assert_eq!(narrowed["scope"], "mcp:read");
     let token = narrowed["access_token"].as_str().unwrap();
-    let resp = s.rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_project","arguments":{"name":"x"}}})).await;
+    let resp = s
+        .rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_project","arguments":{"name":"x"}}}))
+        .await;
     assert_eq!(resp.status(), 403);
 }
 
@@ -208,7 +245,9 @@ async fn a_read_grant_gets_403_and_a_step_up_authorization_succeeds() {
     let read = client.connect(&s, &browser, "mcp:read", None).await;
     let token = read["access_token"].as_str().unwrap();
     assert_eq!(s.ok(token, "list_projects", json!({})).await["projects"], json!([]));
-    let resp = s.rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_project","arguments":{"name":"x"}}})).await;
+    let resp = s
+        .rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_project","arguments":{"name":"x"}}}))
+        .await;
     assert_eq!(resp.status(), 403);
     let challenge = resp.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert!(challenge.contains(r#"error="insufficient_scope""#) && challenge.contains(r#"scope="mcp:read mcp:write""#), "{challenge}");
@@ -252,11 +291,43 @@ async fn pkce_redirect_and_client_are_checked_before_anything_is_issued() {
 
     let wrong_verifier = Pkce::new().verifier;
     for (who, form) in [
-        ("wrong verifier", vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK), ("code_verifier", wrong_verifier.as_str())]),
+        (
+            "wrong verifier",
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", wrong_verifier.as_str()),
+            ],
+        ),
         ("missing verifier", vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)]),
-        ("plain verifier = challenge", vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK), ("code_verifier", pkce.challenge.as_str())]),
-        ("other redirect", vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "http://127.0.0.1:33418/other"), ("code_verifier", pkce.verifier.as_str())]),
-        ("garbage code", vec![("grant_type", "authorization_code"), ("code", "nopc_garbage"), ("redirect_uri", CALLBACK), ("code_verifier", pkce.verifier.as_str())]),
+        (
+            "plain verifier = challenge",
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", pkce.challenge.as_str()),
+            ],
+        ),
+        (
+            "other redirect",
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "http://127.0.0.1:33418/other"),
+                ("code_verifier", pkce.verifier.as_str()),
+            ],
+        ),
+        (
+            "garbage code",
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "nopc_garbage"),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", pkce.verifier.as_str()),
+            ],
+        ),
     ] {
         let resp = client.token(&s, &form).await;
         assert_eq!(resp.status(), 400, "{who}");
@@ -266,13 +337,30 @@ async fn pkce_redirect_and_client_are_checked_before_anything_is_issued() {
     let resp = other.exchange(&s, &code, &pkce.verifier).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_grant");
     // A different resource.
-    let resp = client.token(&s, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", &pkce.verifier), ("resource", "https://evil.example/mcp")]).await;
+    let resp = client
+        .token(
+            &s,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", &pkce.verifier),
+                ("resource", "https://evil.example/mcp"),
+            ],
+        )
+        .await;
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_target");
     // After all those failures, the rightful exchange still works (nothing was issued or burnt).
     let resp = client.exchange(&s, &code, &pkce.verifier).await;
     assert_eq!(resp.status(), 200);
     // An unknown client is told to register again.
-    let resp = s.http.post(s.url("/oauth/token")).form(&[("client_id", "nope"), ("grant_type", "authorization_code"), ("code", &code)]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/oauth/token"))
+        .form(&[("client_id", "nope"), ("grant_type", "authorization_code"), ("code", &code)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_client");
 }
@@ -287,7 +375,10 @@ async fn authorization_requests_are_validated_without_becoming_an_open_redirect(
         let mut url = url::Url::parse(&s.url("/oauth/authorize")).unwrap();
         {
             let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code").append_pair("client_id", &client.id).append_pair("redirect_uri", redirect).append_pair("state", "xyz");
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client.id)
+                .append_pair("redirect_uri", redirect)
+                .append_pair("state", "xyz");
             for (k, v) in extra {
                 q.append_pair(k, v);
             }
@@ -312,7 +403,12 @@ async fn authorization_requests_are_validated_without_becoming_an_open_redirect(
         assert!(resp.headers().get("location").is_none(), "{evil}");
     }
     // An unknown client with an evil redirect: a page too.
-    let resp = browser.http.get(s.url("/oauth/authorize?response_type=code&client_id=nope&redirect_uri=https%3A%2F%2Fevil.example%2F&state=x")).send().await.unwrap();
+    let resp = browser
+        .http
+        .get(s.url("/oauth/authorize?response_type=code&client_id=nope&redirect_uri=https%3A%2F%2Fevil.example%2F&state=x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("location").is_none());
 
@@ -321,7 +417,10 @@ async fn authorization_requests_are_validated_without_becoming_an_open_redirect(
         (vec![], "invalid_request"),
         (vec![("code_challenge", pkce.challenge.as_str()), ("code_challenge_method", "plain")], "invalid_request"),
         (vec![("code_challenge", pkce.challenge.as_str())], "invalid_request"),
-        (vec![("code_challenge", pkce.challenge.as_str()), ("code_challenge_method", "S256"), ("resource", "https://evil.example/mcp")], "invalid_target"),
+        (
+            vec![("code_challenge", pkce.challenge.as_str()), ("code_challenge_method", "S256"), ("resource", "https://evil.example/mcp")],
+            "invalid_target",
+        ),
     ] {
         let resp = browser.http.get(base("https://app.example/callback", &extra)).send().await.unwrap();
         assert!(resp.status().is_redirection(), "{extra:?}");
@@ -332,7 +431,12 @@ async fn authorization_requests_are_validated_without_becoming_an_open_redirect(
         assert_eq!(query_param(location, "iss").as_deref(), Some(s.base.as_str()));
     }
     // A missing resource means this server, and unknown scopes are narrowed away.
-    let resp = browser.http.get(base("https://app.example/callback", &[good_pkce[0], good_pkce[1], ("scope", "openid profile offline_access")])).send().await.unwrap();
+    let resp = browser
+        .http
+        .get(base("https://app.example/callback", &[good_pkce[0], good_pkce[1], ("scope", "openid profile offline_access")]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "consent page");
     // Deny goes back with access_denied.
     let consent = resp.text().await.unwrap();
@@ -357,13 +461,17 @@ async fn consent_submitted_cross_site_is_refused() {
     // A forged page elsewhere: the browser says so with Origin, and the attacker cannot know the token.
     let mut with_token = fields.clone();
     with_token.push(("csrf".into(), csrf));
-    let resp = browser.http.post(s.url("/oauth/authorize")).header("Origin", "https://evil.example").form(&with_token).send().await.unwrap();
+    let resp =
+        browser.http.post(s.url("/oauth/authorize")).header("Origin", "https://evil.example").form(&with_token).send().await.unwrap();
     assert_eq!(resp.status(), 403);
     let mut forged = fields.clone();
     forged.push(("csrf".into(), "guess".into()));
     let resp = browser.http.post(s.url("/oauth/authorize")).form(&forged).send().await.unwrap();
     assert_eq!(resp.status(), 403);
-    assert!(s.app.connected_apps(s.app.user_by_email("ada@example.com").await.unwrap().id).await.unwrap().is_empty(), "nothing was granted");
+    assert!(
+        s.app.connected_apps(s.app.user_by_email("ada@example.com").await.unwrap().id).await.unwrap().is_empty(),
+        "nothing was granted"
+    );
 }
 
 #[tokio::test]

@@ -28,7 +28,12 @@ impl Browser {
         let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let form = http.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
         let csrf = between(&form, r#"name="csrf" value=""#, "\"").unwrap().to_owned();
-        let resp = http.post(s.url("/signin")).form(&[("email", email), ("password", "correct horse battery"), ("csrf", &csrf)]).send().await.unwrap();
+        let resp = http
+            .post(s.url("/signin"))
+            .form(&[("email", email), ("password", "correct horse battery"), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 303);
         Browser { http }
     }
@@ -89,7 +94,13 @@ pub struct Client {
 
 impl Client {
     pub async fn register(s: &TestServer, name: &str, redirect_uri: &str) -> Client {
-        let resp = s.http.post(s.url("/oauth/register")).json(&json!({"client_name": name, "redirect_uris": [redirect_uri]})).send().await.unwrap();
+        let resp = s
+            .http
+            .post(s.url("/oauth/register"))
+            .json(&json!({"client_name": name, "redirect_uris": [redirect_uri]}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 201);
         let doc: Value = resp.json().await.unwrap();
         Client { id: doc["client_id"].as_str().unwrap().to_owned(), redirect_uri: redirect_uri.to_owned() }
@@ -116,7 +127,17 @@ impl Client {
     }
 
     pub async fn exchange(&self, s: &TestServer, code: &str, verifier: &str) -> reqwest::Response {
-        self.token(s, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", &self.redirect_uri), ("code_verifier", verifier), ("resource", &s.url(MCP))]).await
+        self.token(
+            s,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &self.redirect_uri),
+                ("code_verifier", verifier),
+                ("resource", &s.url(MCP)),
+            ],
+        )
+        .await
     }
 
     pub async fn refresh(&self, s: &TestServer, refresh_token: &str) -> reqwest::Response {

@@ -19,10 +19,21 @@ fn browser() -> reqwest::Client {
 
 async fn sign_up(s: &TestServer, b: &reqwest::Client, email: &str) -> String {
     let form = b.get(s.url("/signup")).send().await.unwrap().text().await.unwrap();
-    let resp = b.post(s.url("/signup")).form(&[("email", email), ("password", "correct horse battery"), ("csrf", &csrf_of(&form))]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/signup"))
+        .form(&[("email", email), ("password", "correct horse battery"), ("csrf", &csrf_of(&form))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/settings/connected-apps");
-    let cookie = resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("navis_session=")).expect("session cookie");
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("navis_session="))
+        .expect("session cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     let page = b.get(s.url("/settings/connected-apps")).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -37,7 +48,12 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
     assert!(page.contains(&s.url("/functions/v1/mcp-server-v2")), "the page shows the MCP URL");
     assert!(page.contains("No API keys yet."));
 
-    let resp = b.post(s.url("/settings/connected-apps/keys")).form(&[("name", "Claude Desktop"), ("scope", "write"), ("expires", ""), ("csrf", &csrf_of(&page))]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/settings/connected-apps/keys"))
+        .form(&[("name", "Claude Desktop"), ("scope", "write"), ("expires", ""), ("csrf", &csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let created = resp.text().await.unwrap();
@@ -64,7 +80,8 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
 
     // Revoke: the next request fails.
     let key_id = &token[5..21];
-    let resp = b.post(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).form(&[("csrf", csrf_of(&again))]).send().await.unwrap();
+    let resp =
+        b.post(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).form(&[("csrf", csrf_of(&again))]).send().await.unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(s.rpc(Some(&token), list).await.status(), 401);
     let after = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
@@ -78,7 +95,12 @@ async fn a_read_only_key_with_an_expiry_is_listed_as_such() {
     let b = browser();
     let page = sign_up(&s, &b, "ada@example.com").await;
     let expires = (s.clock_now().date_naive() + chrono::Duration::days(30)).to_string();
-    let resp = b.post(s.url("/settings/connected-apps/keys")).form(&[("name", "ci"), ("scope", "read"), ("expires", &expires), ("csrf", &csrf_of(&page))]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/settings/connected-apps/keys"))
+        .form(&[("name", "ci"), ("scope", "read"), ("expires", &expires), ("csrf", &csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
     let created = resp.text().await.unwrap();
     let token = between(&created, r#"<code id="new-token">"#, "</code>").unwrap().to_owned();
     let user = s.ok(&token, "get_current_user", json!({})).await;
@@ -86,7 +108,12 @@ async fn a_read_only_key_with_an_expiry_is_listed_as_such() {
     assert!(user["expires_at"].as_str().unwrap().starts_with(&expires));
     assert!(created.contains(&expires));
     // A past date is refused with a clear message and no key is made.
-    let resp = b.post(s.url("/settings/connected-apps/keys")).form(&[("name", "old"), ("scope", "read"), ("expires", "2000-01-01"), ("csrf", &csrf_of(&page))]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/settings/connected-apps/keys"))
+        .form(&[("name", "old"), ("scope", "read"), ("expires", "2000-01-01"), ("csrf", &csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("must be in the future"));
 }
@@ -99,11 +126,24 @@ async fn forms_refuse_cross_site_posts_and_pages_refuse_framing() {
     let csrf = csrf_of(&page);
 
     // Right token, wrong origin; and right origin, no token.
-    let resp = b.post(s.url("/settings/connected-apps/keys")).header("Origin", "https://evil.example").form(&[("name", "x"), ("scope", "write"), ("csrf", &csrf)]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/settings/connected-apps/keys"))
+        .header("Origin", "https://evil.example")
+        .form(&[("name", "x"), ("scope", "write"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
-    let resp = b.post(s.url("/settings/connected-apps/keys")).header("Sec-Fetch-Site", "cross-site").form(&[("name", "x"), ("scope", "write"), ("csrf", &csrf)]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/settings/connected-apps/keys"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("name", "x"), ("scope", "write"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
-    let resp = b.post(s.url("/settings/connected-apps/keys")).form(&[("name", "x"), ("scope", "write"), ("csrf", "forged")]).send().await.unwrap();
+    let resp =
+        b.post(s.url("/settings/connected-apps/keys")).form(&[("name", "x"), ("scope", "write"), ("csrf", "forged")]).send().await.unwrap();
     assert_eq!(resp.status(), 403);
     let users_keys = s.app.list_api_keys(s.app.user_by_email("ada@example.com").await.unwrap().id).await.unwrap();
     assert!(users_keys.is_empty(), "no key was created by a refused post");
@@ -122,16 +162,31 @@ async fn sign_in_sign_out_and_failed_attempts() {
     let b = browser();
     let form = b.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_of(&form);
-    let resp = b.post(s.url("/signin")).form(&[("email", "ada@example.com"), ("password", "wrong password"), ("csrf", &csrf)]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/signin"))
+        .form(&[("email", "ada@example.com"), ("password", "wrong password"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     assert!(resp.text().await.unwrap().contains("Incorrect email or password."));
-    let resp = b.post(s.url("/signin")).form(&[("email", "nobody@example.com"), ("password", "wrong password"), ("csrf", &csrf)]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/signin"))
+        .form(&[("email", "nobody@example.com"), ("password", "wrong password"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     // Unauthenticated visitors are sent to sign in.
     let resp = b.get(s.url("/settings/connected-apps")).send().await.unwrap();
     assert_eq!(resp.headers()["location"], "/signin");
 
-    let resp = b.post(s.url("/signin")).form(&[("email", "ADA@example.com"), ("password", "correct horse battery"), ("csrf", &csrf)]).send().await.unwrap();
+    let resp = b
+        .post(s.url("/signin"))
+        .form(&[("email", "ADA@example.com"), ("password", "correct horse battery"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 303);
     let page = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Failed sign-in"), "the failed attempt is in the audit trail");
@@ -146,7 +201,13 @@ async fn sign_up_can_be_switched_off() {
     let s = TestServer::start_with(crate::harness::Options { allow_signup: Some(false), ..Default::default() }).await;
     let resp = s.http.get(s.url("/signup")).send().await.unwrap();
     assert_eq!(resp.status(), 403);
-    let resp = s.http.post(s.url("/signup")).form(&[("email", "a@example.com"), ("password", "correct horse battery"), ("csrf", "x")]).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url("/signup"))
+        .form(&[("email", "a@example.com"), ("password", "correct horse battery"), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
     assert!(s.app.user_by_email("a@example.com").await.is_err());
 }

@@ -15,7 +15,12 @@ fn message(body: &str) -> Value {
     if let Ok(v) = serde_json::from_str(body) {
         return v;
     }
-    body.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).filter(|d| !d.is_empty()).find_map(|d| serde_json::from_str::<Value>(d).ok().filter(|v| v.get("id").is_some())).unwrap_or(Value::Null)
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .find_map(|d| serde_json::from_str::<Value>(d).ok().filter(|v| v.get("id").is_some()))
+        .unwrap_or(Value::Null)
 }
 
 async fn post(s: &TestServer, token: Option<&str>, session: Option<&str>, body: Value) -> reqwest::Response {
@@ -34,7 +39,10 @@ async fn open_session(s: &TestServer, token: Option<&str>) -> String {
     assert_eq!(resp.status(), 200);
     let id = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
     resp.text().await.unwrap();
-    assert_eq!(post(s, token, Some(&id), json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await.status().as_u16(), if token.is_some() { 202 } else { 401 });
+    assert_eq!(
+        post(s, token, Some(&id), json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await.status().as_u16(),
+        if token.is_some() { 202 } else { 401 }
+    );
     id
 }
 
@@ -49,7 +57,15 @@ async fn a_session_belongs_to_the_user_who_first_used_it() {
     let session = open_session(&s, Some(&a.read)).await;
     assert_eq!(post(&s, Some(&a.read), Some(&session), list.clone()).await.status(), 200);
     assert_eq!(post(&s, Some(&b.read), Some(&session), list.clone()).await.status(), 404);
-    let get = s.http.get(s.url(MCP)).header("Accept", "text/event-stream").header("Authorization", format!("Bearer {}", b.read)).header("Mcp-Session-Id", &session).send().await.unwrap();
+    let get = s
+        .http
+        .get(s.url(MCP))
+        .header("Accept", "text/event-stream")
+        .header("Authorization", format!("Bearer {}", b.read))
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get.status(), 404);
     // Ada's other key is still Ada.
     assert_eq!(post(&s, Some(&a.write), Some(&session), list.clone()).await.status(), 200);
@@ -61,7 +77,14 @@ async fn a_session_belongs_to_the_user_who_first_used_it() {
     assert_eq!(post(&s, Some(&a.read), Some(&session2), list.clone()).await.status(), 404);
 
     // DELETE ends the session: afterwards it is unknown (404), for its owner too.
-    let delete = s.http.delete(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Mcp-Session-Id", &session).send().await.unwrap();
+    let delete = s
+        .http
+        .delete(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Mcp-Session-Id", &session)
+        .send()
+        .await
+        .unwrap();
     assert!(delete.status().is_success(), "{}", delete.status());
     assert_eq!(post(&s, Some(&a.read), Some(&session), list.clone()).await.status(), 404);
     assert_eq!(post(&s, Some(&a.read), Some("no-such-session"), list).await.status(), 404);
@@ -73,7 +96,13 @@ async fn foreign_origins_and_hosts_are_refused_own_and_allowed_ones_pass() {
     let a = s.account("ada@example.com").await;
     let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
     let with_origin = |origin: &str| {
-        s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Content-Type", "application/json").header("Origin", origin).body(list.clone()).send()
+        s.http
+            .post(s.url(MCP))
+            .header("Authorization", format!("Bearer {}", a.read))
+            .header("Content-Type", "application/json")
+            .header("Origin", origin)
+            .body(list.clone())
+            .send()
     };
     for evil in ["https://evil.example", "http://evil.localhost.example", "null"] {
         let resp = with_origin(evil).await.unwrap();
@@ -89,13 +118,37 @@ async fn foreign_origins_and_hosts_are_refused_own_and_allowed_ones_pass() {
     // A foreign Origin is refused before anything else, even without a token, on every method.
     let resp = s.http.get(s.url(MCP)).header("Origin", "https://evil.example").send().await.unwrap();
     assert_eq!(resp.status(), 403);
-    let resp = s.http.post(s.url(MCP)).header("Origin", "https://evil.example").header("Content-Type", "application/json").body(init("2025-06-18").to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "application/json")
+        .body(init("2025-06-18").to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
     // DNS rebinding: a foreign Host on a loopback server is refused, even for initialize.
-    let resp = s.http.post(s.url(MCP)).header("Host", "evil.example").header("Content-Type", "application/json").header("Accept", BOTH).body(init("2025-06-18").to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Host", "evil.example")
+        .header("Content-Type", "application/json")
+        .header("Accept", BOTH)
+        .body(init("2025-06-18").to_string())
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_client_error(), "{}", resp.status());
     // Preflight for browser clients.
-    let resp = s.http.request(reqwest::Method::OPTIONS, s.url(MCP)).header("Origin", "http://localhost:6274").header("Access-Control-Request-Method", "POST").send().await.unwrap();
+    let resp = s
+        .http
+        .request(reqwest::Method::OPTIONS, s.url(MCP))
+        .header("Origin", "http://localhost:6274")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success());
     assert!(resp.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
 }
@@ -104,9 +157,27 @@ async fn foreign_origins_and_hosts_are_refused_own_and_allowed_ones_pass() {
 async fn a_configured_origin_is_allowed_and_others_are_not() {
     let s = TestServer::start_with(Options { allowed_origins: Some(vec!["https://app.example.com".into()]), ..Default::default() }).await;
     let a = s.account("ada@example.com").await;
-    let ok = s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Content-Type", "application/json").header("Origin", "https://app.example.com").body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string()).send().await.unwrap();
+    let ok = s
+        .http
+        .post(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Content-Type", "application/json")
+        .header("Origin", "https://app.example.com")
+        .body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
-    let other = s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Content-Type", "application/json").header("Origin", "https://app.example.org").body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string()).send().await.unwrap();
+    let other = s
+        .http
+        .post(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Content-Type", "application/json")
+        .header("Origin", "https://app.example.org")
+        .body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 403);
 }
 
@@ -123,29 +194,74 @@ async fn methods_versions_and_media_types() {
     let body = post(&s, None, None, init("2099-01-01")).await.text().await.unwrap();
     assert!(message(&body)["result"]["protocolVersion"].as_str().unwrap().starts_with("20"), "{body}");
     // A stray MCP-Protocol-Version header never sinks initialize.
-    let resp = s.http.post(s.url(MCP)).header("Content-Type", "application/json").header("Accept", BOTH).header("MCP-Protocol-Version", "1999-01-01").body(init("2025-06-18").to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Content-Type", "application/json")
+        .header("Accept", BOTH)
+        .header("MCP-Protocol-Version", "1999-01-01")
+        .body(init("2025-06-18").to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     // After initialize, an unsupported version is a 400.
     let session = open_session(&s, Some(&a.read)).await;
-    let resp = s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Content-Type", "application/json").header("Accept", BOTH).header("Mcp-Session-Id", &session).header("MCP-Protocol-Version", "1999-01-01").body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Content-Type", "application/json")
+        .header("Accept", BOTH)
+        .header("Mcp-Session-Id", &session)
+        .header("MCP-Protocol-Version", "1999-01-01")
+        .body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 
     // Inside a session answers come as SSE; a lone POST asking for JSON gets JSON.
     let resp = post(&s, Some(&a.read), Some(&session), json!({"jsonrpc":"2.0","id":1,"method":"ping"})).await;
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     assert_eq!(message(&resp.text().await.unwrap())["result"], json!({}));
-    let resp = s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Content-Type", "application/json").header("Accept", "application/json").body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string()).send().await.unwrap();
+    let resp = s
+        .http
+        .post(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .body(json!({"jsonrpc":"2.0","id":1,"method":"ping"}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["content-type"], "application/json");
     // A notification is accepted with 202 and no body.
     let resp = s.rpc(Some(&a.read), json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await;
     assert_eq!(resp.status(), 202);
     // GET without a session has no stream to open; PUT is not a method here.
-    let resp = s.http.get(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Accept", "text/event-stream").send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 405);
     let resp = s.http.put(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).send().await.unwrap();
     assert_eq!(resp.status(), 405);
     // GET with a session opens the server's stream.
-    let resp = s.http.get(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Accept", "text/event-stream").header("Mcp-Session-Id", &session).header("MCP-Protocol-Version", "2025-06-18").send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &session)
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
 }
@@ -159,7 +275,13 @@ async fn logging_completion_prompts_and_progress() {
 
     assert_eq!(s.rpc_ok(&a.read, "logging/setLevel", json!({"level": "warning"})).await["result"], json!({}));
     assert_eq!(s.rpc_ok(&a.read, "ping", json!({})).await["result"], json!({}));
-    let done = s.rpc_ok(&a.read, "completion/complete", json!({"ref": {"type": "ref/resource", "uri": "navis://projects/{id}/tasks"}, "argument": {"name": "id", "value": "lau"}})).await;
+    let done = s
+        .rpc_ok(
+            &a.read,
+            "completion/complete",
+            json!({"ref": {"type": "ref/resource", "uri": "navis://projects/{id}/tasks"}, "argument": {"name": "id", "value": "lau"}}),
+        )
+        .await;
     assert_eq!(done["result"]["completion"]["values"], json!([launch["id"]]), "{done}");
 
     let prompts = s.rpc_ok(&a.read, "prompts/list", json!({})).await;
@@ -193,6 +315,13 @@ async fn without_sessions_every_request_stands_alone() {
     assert_eq!(resp.headers()["content-type"], "application/json");
     let resp = s.rpc(Some(&a.read), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await;
     assert_eq!(resp.status(), 200);
-    let resp = s.http.get(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).header("Accept", "text/event-stream").send().await.unwrap();
+    let resp = s
+        .http
+        .get(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 405);
 }

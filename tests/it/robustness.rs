@@ -4,7 +4,14 @@ use serde_json::{Value, json};
 use crate::harness::{MCP, Options, TestServer};
 
 async fn post_raw(s: &TestServer, token: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
-    s.http.post(s.url(MCP)).header("Authorization", format!("Bearer {token}")).header("Content-Type", "application/json").body(body).send().await.unwrap()
+    s.http
+        .post(s.url(MCP))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

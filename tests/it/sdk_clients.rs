@@ -20,9 +20,11 @@ async fn typescript_api_key_client(options: crate::harness::Options, expect_sess
     let a = s.account("ada@example.com").await;
     let url = s.url(MCP);
     let token = a.write.clone();
-    let out = tokio::task::spawn_blocking(move || Command::new("node").arg("api-key-client.mjs").arg(url).arg(token).current_dir(dir).output().expect("node runs"))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node").arg("api-key-client.mjs").arg(url).arg(token).current_dir(dir).output().expect("node runs")
+    })
+    .await
+    .unwrap();
     assert!(out.status.success(), "TS client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let seen: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert_eq!(seen["serverName"], "navis");
@@ -53,8 +55,20 @@ async fn the_official_python_sdk_connects_with_an_api_key() {
     assert!(python.exists(), "the Python SDK is not installed: scripts/test.sh creates tests/clients/py/.venv");
     let s = TestServer::start().await;
     let a = s.account("ada@example.com").await;
-    let out = tokio::process::Command::new(python).arg("api_key_client.py").arg(s.url(MCP)).arg(&a.write).current_dir(&dir).output().await.unwrap();
-    assert!(out.status.success(), "Python client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = tokio::process::Command::new(python)
+        .arg("api_key_client.py")
+        .arg(s.url(MCP))
+        .arg(&a.write)
+        .current_dir(&dir)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Python client failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let seen: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
     assert!(seen["toolNames"].as_array().unwrap().iter().any(|t| t == "list_tasks"));
     assert_eq!(seen["projectTaskIds"], serde_json::json!([seen["taskId"]]));
@@ -71,20 +85,44 @@ async fn the_mcp_inspector_cli_lists_calls_reads_and_gets_prompts() {
     let a = s.account("ada@example.com").await;
     let run = |args: Vec<String>| {
         let mut cmd = tokio::process::Command::new(&node);
-        cmd.arg(&inspector).args(["--cli", &s.url("/mcp"), "--header", &format!("Authorization: Bearer {}", a.write), "--format", "json"]).args(args).current_dir(&dir);
+        cmd.arg(&inspector)
+            .args(["--cli", &s.url("/mcp"), "--header", &format!("Authorization: Bearer {}", a.write), "--format", "json"])
+            .args(args)
+            .current_dir(&dir);
         async move {
             let out = cmd.output().await.unwrap();
-            assert!(out.status.success(), "inspector failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "inspector failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
             serde_json::from_slice::<Value>(&out.stdout).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
         }
     };
     let listed = run(vec!["--method".into(), "tools/list".into()]).await;
     assert!(listed["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "create_project"), "{listed}");
-    let created = run(vec!["--method".into(), "tools/call".into(), "--tool-name".into(), "create_project".into(), "--tool-args-json".into(), r#"{"name":"From the Inspector"}"#.into()]).await;
+    let created = run(vec![
+        "--method".into(),
+        "tools/call".into(),
+        "--tool-name".into(),
+        "create_project".into(),
+        "--tool-args-json".into(),
+        r#"{"name":"From the Inspector"}"#.into(),
+    ])
+    .await;
     assert_eq!(created["result"]["structuredContent"]["name"], "From the Inspector", "{created}");
     let read = run(vec!["--method".into(), "resources/read".into(), "--uri".into(), "navis://projects/all".into()]).await;
     assert!(read["result"]["contents"][0]["text"].as_str().unwrap().contains("From the Inspector"), "{read}");
-    let prompt = run(vec!["--method".into(), "prompts/get".into(), "--prompt-name".into(), "scaffold_project".into(), "--prompt-args".into(), "name=Garden".into()]).await;
+    let prompt = run(vec![
+        "--method".into(),
+        "prompts/get".into(),
+        "--prompt-name".into(),
+        "scaffold_project".into(),
+        "--prompt-args".into(),
+        "name=Garden".into(),
+    ])
+    .await;
     assert!(prompt["result"]["messages"][0]["content"]["text"].as_str().unwrap().contains("Garden"), "{prompt}");
 }
 
@@ -97,12 +135,14 @@ async fn rmcps_own_client_connects_with_an_api_key() {
     };
     let s = TestServer::start().await;
     let a = s.account("ada@example.com").await;
-    let transport = StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(s.url(MCP)).auth_header(a.write.clone()));
+    let transport =
+        StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(s.url(MCP)).auth_header(a.write.clone()));
     let client = ().serve(transport).await.expect("rmcp client connects");
     let tools = client.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "complete_task"));
     let args = serde_json::json!({"title": "From rmcp", "due_date": s.clock_now().date_naive().to_string()});
-    let created = client.call_tool(CallToolRequestParams::new("create_task").with_arguments(args.as_object().unwrap().clone())).await.unwrap();
+    let created =
+        client.call_tool(CallToolRequestParams::new("create_task").with_arguments(args.as_object().unwrap().clone())).await.unwrap();
     let id = created.structured_content.as_ref().unwrap()["id"].clone();
     let today = client.read_resource(ReadResourceRequestParams::new("navis://tasks/today")).await.unwrap();
     let text = serde_json::to_string(&today).unwrap();
@@ -119,13 +159,22 @@ pub struct Stepper {
 impl Stepper {
     pub fn spawn(mut command: tokio::process::Command) -> Stepper {
         use tokio::io::AsyncBufReadExt;
-        let mut child = command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true).spawn().expect("client starts");
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("client starts");
         let stdout = child.stdout.take().unwrap();
         Stepper { child, lines: tokio::io::BufReader::new(stdout).lines() }
     }
 
     pub async fn step(&mut self, name: &str) -> Value {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(60), self.lines.next_line()).await.expect("client answers within a minute").unwrap();
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), self.lines.next_line())
+            .await
+            .expect("client answers within a minute")
+            .unwrap();
         let Some(line) = line else {
             let out = self.child.wait_with_output_ref().await;
             panic!("client exited before step {name}:\n{out}");
@@ -162,12 +211,19 @@ impl StderrDump for tokio::process::Child {
 pub async fn disconnect_on_page(s: &TestServer, session_cookie: &str) {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = http.get(s.url("/settings/connected-apps")).header("Cookie", session_cookie).send().await.unwrap();
-    let csrf_cookie = page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned()).find(|c| c.starts_with("navis_csrf=")).unwrap();
+    let csrf_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("navis_csrf="))
+        .unwrap();
     let html = page.text().await.unwrap();
     let row = crate::oauth_support::between(&html, "<tr data-grant-id=", "</tr>").expect("the app is listed");
     let action = crate::oauth_support::between(row, r#"action=""#, "\"").unwrap();
     let csrf = crate::oauth_support::between(&html, r#"name="csrf" value=""#, "\"").unwrap();
-    let resp = http.post(s.url(action)).header("Cookie", format!("{session_cookie}; {csrf_cookie}")).form(&[("csrf", csrf)]).send().await.unwrap();
+    let resp =
+        http.post(s.url(action)).header("Cookie", format!("{session_cookie}; {csrf_cookie}")).form(&[("csrf", csrf)]).send().await.unwrap();
     assert_eq!(resp.status(), 303);
 }
 

@@ -50,7 +50,13 @@ async fn tasks_filter_update_complete_and_delete() {
     let a = s.account("ada@example.com").await;
     let p = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
     let t1 = s.ok(&a.write, "create_task", json!({"title": "Write post", "project_id": p["id"], "priority": "high", "due_date": "2027-01-10", "tags": ["blog", "launch"], "assignee": "ada"})).await;
-    let t2 = s.ok(&a.write, "create_task", json!({"title": "Fix 100% bug", "priority": "low", "due_date": "2027-02-10", "description": "in the **parser**"})).await;
+    let t2 = s
+        .ok(
+            &a.write,
+            "create_task",
+            json!({"title": "Fix 100% bug", "priority": "low", "due_date": "2027-02-10", "description": "in the **parser**"}),
+        )
+        .await;
     assert_eq!(t1["status"], "todo");
     assert_eq!(t2["priority"], "low");
 
@@ -65,7 +71,9 @@ async fn tasks_filter_update_complete_and_delete() {
     assert_eq!(ids(&s.ok(&a.read, "list_tasks", json!({"due_before": "2027-01-31"})).await), vec![t1["id"].clone()]);
 
     // Update: move out of the project, clear the due date, replace tags; done records completion.
-    let u = s.ok(&a.write, "update_task", json!({"id": t1["id"], "project_id": null, "due_date": null, "tags": ["x"], "status": "in_progress"})).await;
+    let u = s
+        .ok(&a.write, "update_task", json!({"id": t1["id"], "project_id": null, "due_date": null, "tags": ["x"], "status": "in_progress"}))
+        .await;
     assert_eq!(u["project_id"], Value::Null);
     assert_eq!(u["due_date"], Value::Null);
     assert_eq!(u["tags"], json!(["x"]));
@@ -130,7 +138,9 @@ async fn resources_show_today_projects_and_a_projects_tasks() {
     let p = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
     let archived = s.ok(&a.write, "create_project", json!({"name": "Old", "status": "archived"})).await;
     let due_today = s.ok(&a.write, "create_task", json!({"title": "today", "project_id": p["id"], "due_date": today.to_string()})).await;
-    let overdue = s.ok(&a.write, "create_task", json!({"title": "late", "project_id": p["id"], "due_date": (today - Duration::days(3)).to_string()})).await;
+    let overdue = s
+        .ok(&a.write, "create_task", json!({"title": "late", "project_id": p["id"], "due_date": (today - Duration::days(3)).to_string()}))
+        .await;
     let later = s.ok(&a.write, "create_task", json!({"title": "later", "due_date": (today + Duration::days(3)).to_string()})).await;
     let finished = s.ok(&a.write, "create_task", json!({"title": "finished", "due_date": today.to_string(), "status": "done"})).await;
 

@@ -50,20 +50,27 @@ pub enum AuthorizeError {
 
 impl App {
     pub async fn validate_authorization(&self, p: &AuthorizationParams) -> Result<ValidAuthorization, AuthorizeError> {
-        let client_id = p.client_id.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| AuthorizeError::Page("The request names no client (client_id is missing).".into()))?;
+        let client_id = p
+            .client_id
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| AuthorizeError::Page("The request names no client (client_id is missing).".into()))?;
         let client = match self.resolve_client(client_id).await {
             Ok(Some(c)) => c,
-            Ok(None) => return Err(AuthorizeError::Page("This app is not registered with Navis (unknown client_id). Ask the app to connect again.".into())),
-            Err(e) if e.error == "invalid_client" => return Err(AuthorizeError::Page(format!("This app's client metadata document cannot be used: {}.", e.description))),
+            Ok(None) => {
+                return Err(AuthorizeError::Page(
+                    "This app is not registered with Navis (unknown client_id). Ask the app to connect again.".into(),
+                ));
+            }
+            Err(e) if e.error == "invalid_client" => {
+                return Err(AuthorizeError::Page(format!("This app's client metadata document cannot be used: {}.", e.description)));
+            }
             Err(_) => return Err(AuthorizeError::Page("The server could not check this request; try again.".into())),
         };
         let redirect_uri = match p.redirect_uri.as_deref() {
-            Some(uri) => client
-                .redirect_uris
-                .iter()
-                .any(|r| redirect_matches(r, uri))
-                .then(|| uri.to_owned())
-                .ok_or_else(|| AuthorizeError::Page("The redirect URI does not match any this app registered, so Navis will not send you there.".into()))?,
+            Some(uri) => client.redirect_uris.iter().any(|r| redirect_matches(r, uri)).then(|| uri.to_owned()).ok_or_else(|| {
+                AuthorizeError::Page("The redirect URI does not match any this app registered, so Navis will not send you there.".into())
+            })?,
             None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
             None => return Err(AuthorizeError::Page("The request names no redirect URI and the app registered several.".into())),
         };

@@ -45,7 +45,13 @@ impl ClientMetadataFetcher {
     pub fn is_document_url(&self, client_id: &str) -> bool {
         url::Url::parse(client_id).is_ok_and(|u| {
             let scheme_ok = u.scheme() == "https" || (self.local_allowed() && u.scheme() == "http");
-            scheme_ok && u.path() != "/" && !u.path().is_empty() && u.fragment().is_none() && u.username().is_empty() && u.password().is_none() && u.host_str().is_some()
+            scheme_ok
+                && u.path() != "/"
+                && !u.path().is_empty()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.host_str().is_some()
         })
     }
 
@@ -80,7 +86,12 @@ impl ClientMetadataFetcher {
             .user_agent(concat!("Navis/", env!("CARGO_PKG_VERSION"), " (client metadata fetcher)"))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        let mut response = http.get(parsed.as_str()).header("accept", "application/json").send().await.map_err(|e| format!("fetching the client metadata failed: {}", e.without_url()))?;
+        let mut response = http
+            .get(parsed.as_str())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("fetching the client metadata failed: {}", e.without_url()))?;
         if response.status().is_redirection() {
             return Err("the client metadata URL redirects; redirects are not followed".into());
         }
@@ -128,13 +139,22 @@ pub fn client_from_document(url: &str, doc: &Value, now: DateTime<Utc>) -> Resul
     if method != "none" {
         return Err(format!("token_endpoint_auth_method {method} is not supported for metadata-document clients (use none)"));
     }
-    let uris: Vec<String> = obj.get("redirect_uris").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
+    let uris: Vec<String> = obj
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
     let accepted: Vec<String> = uris.into_iter().filter(|u| check_redirect_uri(u).is_ok()).collect();
     if accepted.is_empty() {
         return Err("the client metadata document lists no acceptable redirect_uris".into());
     }
     let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
-    let name = obj.get("client_name").and_then(Value::as_str).map(|n| n.trim().chars().take(100).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or(host);
+    let name = obj
+        .get("client_name")
+        .and_then(Value::as_str)
+        .map(|n| n.trim().chars().take(100).collect::<String>())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(host);
     Ok(OAuthClient {
         id: url.to_owned(),
         secret_digest: None,
@@ -185,9 +205,19 @@ mod tests {
         let ok = json!({"client_id": url, "client_name": "App", "redirect_uris": ["http://127.0.0.1/cb", "http://evil.example/cb"]});
         let client = client_from_document(url, &ok, now).map_err(|e| e.to_string());
         assert_eq!(client.as_ref().map(|c| c.redirect_uris.clone()), Ok(vec!["http://127.0.0.1/cb".to_owned()]));
-        assert!(client_from_document(url, &json!({"client_id": "https://other.example/x", "redirect_uris": ["http://127.0.0.1/cb"]}), now).is_err());
+        assert!(
+            client_from_document(url, &json!({"client_id": "https://other.example/x", "redirect_uris": ["http://127.0.0.1/cb"]}), now)
+                .is_err()
+        );
         assert!(client_from_document(url, &json!({"client_id": url, "redirect_uris": ["http://evil.example/cb"]}), now).is_err());
-        assert!(client_from_document(url, &json!({"client_id": url, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}), now).is_err());
+        assert!(
+            client_from_document(
+                url,
+                &json!({"client_id": url, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}),
+                now
+            )
+            .is_err()
+        );
         assert!(client_from_document(url, &json!(["not an object"]), now).is_err());
     }
 }

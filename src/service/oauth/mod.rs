@@ -178,8 +178,18 @@ impl App {
         self.token_pair(grant, access, now, at, rt)
     }
 
-    fn token_pair(&self, grant: &Grant, access: Access, now: DateTime<Utc>, at: NewToken, rt: NewToken) -> (TokenResponse, Vec<OAuthToken>) {
-        let rows = vec![self.token_row(&at, OAuthTokenKind::Access, grant.id, access, now), self.token_row(&rt, OAuthTokenKind::Refresh, grant.id, access, now)];
+    fn token_pair(
+        &self,
+        grant: &Grant,
+        access: Access,
+        now: DateTime<Utc>,
+        at: NewToken,
+        rt: NewToken,
+    ) -> (TokenResponse, Vec<OAuthToken>) {
+        let rows = vec![
+            self.token_row(&at, OAuthTokenKind::Access, grant.id, access, now),
+            self.token_row(&rt, OAuthTokenKind::Refresh, grant.id, access, now),
+        ];
         let response = TokenResponse {
             access_token: at.plaintext,
             token_type: "Bearer",
@@ -197,7 +207,10 @@ impl App {
             .into_iter()
             .map(|a| AppView {
                 last_used_at: a.grant.last_used_at.max(self.grant_last_used.pending(&a.grant.id)),
-                redirect_host: url::Url::parse(&a.grant.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| a.grant.redirect_uri.clone()),
+                redirect_host: url::Url::parse(&a.grant.redirect_uri)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| a.grant.redirect_uri.clone()),
                 grant_id: a.grant.id,
                 client_id: a.grant.client_id,
                 client_name: a.client_name,

@@ -28,7 +28,8 @@ pub struct RegistrationRequest {
     pub other: Map<String, Value>,
 }
 
-const ECHOED: [&str; 8] = ["client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version", "application_type", "contacts"];
+const ECHOED: [&str; 8] =
+    ["client_uri", "logo_uri", "tos_uri", "policy_uri", "software_id", "software_version", "application_type", "contacts"];
 
 fn invalid_metadata(description: impl Into<String>) -> OAuthError {
     OAuthError::new("invalid_client_metadata", description)

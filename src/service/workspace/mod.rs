@@ -31,11 +31,9 @@ pub fn decode_cursor(cursor: Option<&str>) -> ServiceResult<Option<Uuid>> {
     cursor
         .filter(|c| !c.is_empty())
         .map(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| Uuid::from_slice(&b).ok())
-                .ok_or_else(|| ServiceError::Invalid("cursor is not valid: pass the next_cursor of a previous page, or leave it out to start over.".into()))
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| Uuid::from_slice(&b).ok()).ok_or_else(|| {
+                ServiceError::Invalid("cursor is not valid: pass the next_cursor of a previous page, or leave it out to start over.".into())
+            })
         })
         .transpose()
 }
@@ -71,8 +69,16 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> ServiceResult<Stri
 
 impl App {
     /// Records a change for `list_recent_activity` and the workspace summary.
-    pub(crate) async fn record_activity(&self, p: &Principal, entity_type: &'static str, entity_id: Uuid, title: &str, action: &'static str) -> ServiceResult<()> {
-        let activity = Activity { id: Uuid::now_v7(), user_id: p.user_id, entity_type, entity_id, title: title.to_owned(), action, at: self.now() };
+    pub(crate) async fn record_activity(
+        &self,
+        p: &Principal,
+        entity_type: &'static str,
+        entity_id: Uuid,
+        title: &str,
+        action: &'static str,
+    ) -> ServiceResult<()> {
+        let activity =
+            Activity { id: Uuid::now_v7(), user_id: p.user_id, entity_type, entity_id, title: title.to_owned(), action, at: self.now() };
         self.store.insert_activity(&activity).await?;
         Ok(())
     }

@@ -48,7 +48,16 @@ pub struct ProjectView {
 
 impl From<Project> for ProjectView {
     fn from(p: Project) -> Self {
-        Self { id: p.id, name: p.name, description: p.description, status: p.status, start_date: p.start_date, due_date: p.due_date, created_at: p.created_at, updated_at: p.updated_at }
+        Self {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            status: p.status,
+            start_date: p.start_date,
+            due_date: p.due_date,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
     }
 }
 
@@ -250,9 +259,12 @@ impl App {
         for chunk in ids.chunks(500) {
             counts.extend(self.store.open_task_counts(p.user_id, chunk).await?);
         }
-        Ok(projects.into_iter().map(|pr| {
-            let n = counts.get(&pr.id).copied().unwrap_or(0);
-            (pr.into(), n)
-        }).collect())
+        Ok(projects
+            .into_iter()
+            .map(|pr| {
+                let n = counts.get(&pr.id).copied().unwrap_or(0);
+                (pr.into(), n)
+            })
+            .collect())
     }
 }

@@ -414,7 +414,12 @@ impl App {
     }
 
     /// Up to `limit` open tasks of one project (the `navis://projects/{id}/tasks` resource).
-    pub async fn open_project_tasks(&self, p: &Principal, project_id: &str, limit: u32) -> ServiceResult<(crate::store::Project, Vec<Task>)> {
+    pub async fn open_project_tasks(
+        &self,
+        p: &Principal,
+        project_id: &str,
+        limit: u32,
+    ) -> ServiceResult<(crate::store::Project, Vec<Task>)> {
         let project = self.own_project(p, project_id).await?;
         let filter = TaskFilter { project_id: Some(project.id), ..TaskFilter::default() };
         let page = self.store.list_tasks(p.user_id, &filter, None, limit).await?;

@@ -28,7 +28,9 @@ impl App {
             None => token.access,
             Some(list) => match Access::from_scope_list(list) {
                 Some(asked) if asked <= token.access => asked,
-                Some(_) => return Err(OAuthError::new("invalid_scope", "A refresh cannot widen the scope; authorize again to get mcp:write.")),
+                Some(_) => {
+                    return Err(OAuthError::new("invalid_scope", "A refresh cannot widen the scope; authorize again to get mcp:write."));
+                }
                 None => token.access,
             },
         };
