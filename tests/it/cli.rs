@@ -89,3 +89,34 @@ fn help_lists_every_command_and_setting() {
         assert!(help.contains(word), "key create --help lacks {word}:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn serve_starts_on_an_empty_data_dir_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_navis"))
+        .arg("serve")
+        .env("NAVIS_DATA_DIR", dir.path().join("fresh"))
+        .env("NAVIS_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("NAVIS_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "navis serve became ready on a fresh data dir");
+    assert!(dir.path().join("fresh/navis.db").exists(), "the database was created");
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait()).await.expect("stops within 10 s").unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+}

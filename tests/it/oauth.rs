@@ -541,3 +541,52 @@ async fn an_app_connected_twice_is_listed_twice_and_disconnected_separately() {
     assert!(s.app.disconnect(bob, desktop_grant).await.is_err());
     assert_eq!(list_tools(&s, b["access_token"].as_str().unwrap()).await, 200);
 }
+
+#[tokio::test]
+async fn a_token_bound_to_another_resource_is_refused_by_the_resource_server() {
+    use navis::core::{scope::Access, secret::digest, token};
+    use navis::store::{AuthCode, Grant};
+    let s = TestServer::start().await;
+    let client = Client::register(&s, "App", CALLBACK).await;
+    let user = s.user("ada@example.com").await;
+    // A grant for some other server's resource, planted directly in the store: the
+    // authorization endpoint never issues one (invalid_target), so only the RS check is tested.
+    let now = s.clock_now();
+    let grant = Grant {
+        id: uuid::Uuid::now_v7(),
+        user_id: user,
+        client_id: client.id.clone(),
+        access: Access::Write,
+        resource: "https://other.example/mcp".into(),
+        redirect_uri: CALLBACK.into(),
+        created_at: now,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let pkce = Pkce::new();
+    let code = token::mint(token::TokenKind::Code);
+    let row = AuthCode {
+        id: code.id.clone(),
+        digest: digest(&code.plaintext).to_vec(),
+        grant_id: grant.id,
+        redirect_uri: CALLBACK.into(),
+        code_challenge: pkce.challenge.clone(),
+        expires_at: now + Duration::minutes(5),
+        used_at: None,
+    };
+    s.app.store.insert_grant_with_code(&grant, &row).await.unwrap();
+    let resp = client
+        .token(
+            &s,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code.plaintext),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", &pkce.verifier),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let tokens: Value = resp.json().await.unwrap();
+    assert_eq!(list_tools(&s, tokens["access_token"].as_str().unwrap()).await, 401, "audience mismatch");
+}
