@@ -325,3 +325,42 @@ async fn without_sessions_every_request_stands_alone() {
         .unwrap();
     assert_eq!(resp.status(), 405);
 }
+
+#[tokio::test]
+async fn the_2026_07_28_revision_works_statelessly_with_discover() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"}, "io.modelcontextprotocol/clientCapabilities": {}});
+    let call = |method: &str, name: Option<&str>, params: Value| {
+        let mut req = s
+            .http
+            .post(s.url(MCP))
+            .header("Authorization", format!("Bearer {}", a.read))
+            .header("Content-Type", "application/json")
+            .header("Accept", BOTH)
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", method)
+            .body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string());
+        if let Some(name) = name {
+            req = req.header("Mcp-Name", name);
+        }
+        req.send()
+    };
+    let discover = call("server/discover", None, json!({"_meta": meta})).await.unwrap();
+    assert_eq!(discover.status(), 200);
+    let doc = message(&discover.text().await.unwrap());
+    assert!(doc["result"]["supportedVersions"].as_array().unwrap().iter().any(|v| v == "2026-07-28"), "{doc}");
+    let listed = call("tools/call", Some("list_projects"), json!({"name": "list_projects", "arguments": {}, "_meta": meta})).await.unwrap();
+    assert_eq!(listed.status(), 200);
+    assert_eq!(message(&listed.text().await.unwrap())["result"]["structuredContent"], json!({"projects": []}));
+    // Still authenticated: no token, no answer.
+    let anonymous = s
+        .http
+        .post(s.url(MCP))
+        .header("Content-Type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
