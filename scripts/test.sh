@@ -17,4 +17,23 @@ tests/clients/py/.venv/bin/pip install --quiet --disable-pip-version-check -r te
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
+# 1. Everything, on the embedded SQLite database.
 cargo nextest run --no-fail-fast "$@"
+
+# 2. The integration suite again, on PostgreSQL, whenever a server is reachable (each test
+#    creates its own database). CI requires it: .ci/run sets NAVIS_REQUIRE_POSTGRES=1.
+PG_URL="${NAVIS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+drop_test_databases() {
+  psql "$PG_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'navis_t_%'" 2>/dev/null |
+    while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true; done
+}
+if psql "$PG_URL" -Atc "SELECT 1" >/dev/null 2>&1; then
+  drop_test_databases
+  trap drop_test_databases EXIT
+  NAVIS_TEST_POSTGRES="$PG_URL" cargo nextest run --no-fail-fast -E 'binary(it)' "$@"
+elif [ "${NAVIS_REQUIRE_POSTGRES:-0}" = "1" ]; then
+  echo "PostgreSQL is required but not reachable at $PG_URL" >&2
+  exit 1
+else
+  echo "PostgreSQL not reachable at $PG_URL: the PostgreSQL pass was skipped" >&2
+fi

@@ -8,13 +8,13 @@ use crate::config::Settings;
 use crate::core::clock::{Clock, SystemClock};
 use crate::mcp::edge::McpTransports;
 use crate::service::App;
-use crate::store::{Store, sqlite::SqliteStore};
+use crate::store::{Store, postgres::PostgresStore, sqlite::SqliteStore};
 use crate::web::{self, AppState};
 
 /// Opens the database named by the URL and brings its schema up to date.
 pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        anyhow::bail!("PostgreSQL is not supported yet by this build; use the embedded SQLite database (the default)");
+        Arc::new(PostgresStore::open(database_url).await.map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?)
     } else {
         Arc::new(SqliteStore::open(database_url).await.map_err(|e| anyhow::anyhow!("cannot open database {database_url}: {e}"))?)
     };

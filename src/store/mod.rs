@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::core::scope::Access;
 
+pub mod postgres;
 pub mod sqlite;
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -10,7 +10,7 @@ fn navis(s: &TestServer, args: &[&str], stdin: Option<&str>) -> (bool, String, S
     let mut child = Command::new(env!("CARGO_BIN_EXE_navis"))
         .args(args)
         .env("NAVIS_DATA_DIR", s.dir.path())
-        .env_remove("NAVIS_DATABASE_URL")
+        .env("NAVIS_DATABASE_URL", &s.database_url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

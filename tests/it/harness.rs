@@ -15,6 +15,8 @@ pub const MCP: &str = "/functions/v1/mcp-server-v2";
 
 pub struct TestServer {
     pub base: String,
+    /// The database this server uses: a SQLite file in `dir`, or a fresh PostgreSQL database.
+    pub database_url: String,
     pub app: App,
     pub clock: ManualClock,
     pub dir: tempfile::TempDir,
@@ -29,6 +31,35 @@ pub struct Options {
     pub conformance_fixtures: bool,
     pub mcp_sessions: Option<bool>,
     pub allowed_origins: Option<Vec<String>>,
+    /// Share another server's database (to run several instances as one).
+    pub database_url: Option<String>,
+}
+
+/// The PostgreSQL server the suite runs against, when `NAVIS_TEST_POSTGRES` names one
+/// (scripts/test.sh runs the whole suite a second time that way).
+pub fn postgres_base() -> Option<String> {
+    std::env::var("NAVIS_TEST_POSTGRES").ok().filter(|s| !s.is_empty())
+}
+
+pub fn on_postgres() -> bool {
+    postgres_base().is_some()
+}
+
+/// A database of the test's own: a SQLite file in its directory, or a new PostgreSQL database.
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match postgres_base() {
+        None => format!("sqlite://{}", dir.path().join("navis.db").display()),
+        Some(base) => {
+            use sqlx::Connection;
+            let name = format!("navis_t_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = sqlx::PgConnection::connect(&base).await.expect("PostgreSQL is reachable at NAVIS_TEST_POSTGRES");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
+            admin.close().await.ok();
+            let mut url = url::Url::parse(&base).expect("NAVIS_TEST_POSTGRES is a URL");
+            url.set_path(&name);
+            url.to_string()
+        }
+    }
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -42,11 +73,16 @@ impl TestServer {
 
     pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let database_url = match options.database_url.clone() {
+            Some(url) => url,
+            None => fresh_database(&dir).await,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let args = SettingsArgs {
             listen: Some(addr.to_string()),
             data_dir: Some(dir.path().to_path_buf()),
+            database_url: Some(database_url.clone()),
             max_body_bytes: options.max_body_bytes,
             allow_signup: options.allow_signup,
             conformance_fixtures: Some(options.conformance_fixtures),
@@ -62,6 +98,7 @@ impl TestServer {
             app: running.app.clone(),
             clock,
             dir,
+            database_url,
             http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             running: Some(running),
         }

@@ -8,6 +8,7 @@ mod cimd;
 mod cli;
 mod conformance;
 mod contract;
+mod instances;
 mod isolation;
 mod oauth;
 mod pages;
