@@ -34,6 +34,7 @@ pub const PRM_PREFIX: &str = "/.well-known/oauth-protected-resource";
 
 pub struct McpTransports {
     with_sessions: StreamableHttpService<NavisMcp, LocalSessionManager>,
+    session_manager: Arc<LocalSessionManager>,
     sessionless: StreamableHttpService<NavisMcp, NeverSessionManager>,
     sessions_enabled: bool,
     /// Which user a session belongs to: the first principal that used it. Another user's
@@ -41,8 +42,8 @@ pub struct McpTransports {
     owners: Mutex<HashMap<String, Uuid>>,
 }
 
-/// Bound on remembered session owners; past it the map is cleared of sessions rmcp no longer knows.
-const MAX_TRACKED_SESSIONS: usize = 100_000;
+/// When this many owners are remembered, those of sessions rmcp has ended (idle timeout) are dropped.
+const PRUNE_OWNERS_AT: usize = 10_000;
 
 impl McpTransports {
     pub fn new(app: crate::App, settings: &Settings, shutdown: tokio_util::sync::CancellationToken) -> Self {
@@ -59,17 +60,15 @@ impl McpTransports {
         };
         let fixtures = settings.conformance_fixtures;
         let factory_app = app.clone();
-        let with_sessions = StreamableHttpService::new(
-            move || Ok(NavisMcp::new(factory_app.clone(), fixtures)),
-            Arc::new(LocalSessionManager::default()),
-            base.clone(),
-        );
+        let session_manager = Arc::new(LocalSessionManager::default());
+        let with_sessions =
+            StreamableHttpService::new(move || Ok(NavisMcp::new(factory_app.clone(), fixtures)), session_manager.clone(), base.clone());
         let sessionless = StreamableHttpService::new(
             move || Ok(NavisMcp::new(app.clone(), fixtures)),
             Arc::new(NeverSessionManager::default()),
             base.with_legacy_session_mode(false).with_json_response(true),
         );
-        Self { with_sessions, sessionless, sessions_enabled: settings.mcp_sessions, owners: Mutex::new(HashMap::new()) }
+        Self { with_sessions, session_manager, sessionless, sessions_enabled: settings.mcp_sessions, owners: Mutex::new(HashMap::new()) }
     }
 
     fn owner(&self, session: &str) -> Option<Uuid> {
@@ -78,8 +77,10 @@ impl McpTransports {
 
     fn bind(&self, session: &str, user: Uuid) {
         let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
-        if owners.len() >= MAX_TRACKED_SESSIONS {
-            owners.clear();
+        if owners.len() >= PRUNE_OWNERS_AT
+            && let Ok(live) = self.session_manager.sessions.try_read()
+        {
+            owners.retain(|id, _| live.contains_key(id.as_str()));
         }
         owners.entry(session.to_owned()).or_insert(user);
     }
