@@ -66,11 +66,16 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
                         tracing::warn!(error = %e, "cannot write last-used times; will retry");
                     }
                 }
-                _ = reap.tick() => match flusher_app.reap_unused_clients().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(clients = n, "reaped OAuth registrations that were never used"),
-                    Err(e) => tracing::warn!(error = %e, "cannot reap unused OAuth clients"),
-                },
+                _ = reap.tick() => {
+                    match flusher_app.reap_unused_clients().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(clients = n, "reaped OAuth registrations that were never used"),
+                        Err(e) => tracing::warn!(error = %e, "cannot reap unused OAuth clients"),
+                    }
+                    if let Err(e) = flusher_app.purge_expired().await {
+                        tracing::warn!(error = %e, "cannot purge expired sessions and codes");
+                    }
+                }
                 _ = flusher_stop.cancelled() => break,
             }
         }

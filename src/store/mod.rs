@@ -285,4 +285,6 @@ pub trait Store: Send + Sync + 'static {
     async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>>;
     async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>>;
     async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()>;
+    /// Deletes browser sessions and authorization codes that expired before `before`; returns how many.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

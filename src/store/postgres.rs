@@ -792,6 +792,12 @@ impl Store for PostgresStore {
         rows.iter().map(|r| Ok(ConnectedApp { grant: grant_from(r)?, client_name: r.try_get("client_name")? })).collect()
     }
 
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
+        let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(sessions.rows_affected() + codes.rows_affected())
+    }
+
     async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for (id, at) in used {

@@ -844,6 +844,12 @@ impl Store for SqliteStore {
         rows.iter().map(|r| Ok(ConnectedApp { grant: grant_from(r)?, client_name: get_str(r, "client_name")? })).collect()
     }
 
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at < ?").bind(ts(before)).execute(&self.pool).await?;
+        let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < ?").bind(ts(before)).execute(&self.pool).await?;
+        Ok(sessions.rows_affected() + codes.rows_affected())
+    }
+
     async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for (id, at) in used {

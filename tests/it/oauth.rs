@@ -590,3 +590,20 @@ async fn a_token_bound_to_another_resource_is_refused_by_the_resource_server() {
     let tokens: Value = resp.json().await.unwrap();
     assert_eq!(list_tools(&s, tokens["access_token"].as_str().unwrap()).await, 401, "audience mismatch");
 }
+
+#[tokio::test]
+async fn expired_sessions_and_codes_are_purged() {
+    let s = TestServer::start().await;
+    let browser = Browser::signed_in(&s, "ada@example.com").await;
+    let client = Client::register(&s, "App", CALLBACK).await;
+    let pkce = Pkce::new();
+    let consent = browser.consent_page(&client.authorize_url(&s, &pkce, "mcp:read", "s")).await;
+    let code = query_param(&browser.decide(&s, &consent, "approve", None).await, "code").unwrap();
+    assert_eq!(s.app.purge_expired().await.unwrap(), 0, "nothing has expired yet");
+    s.clock.advance(Duration::days(15));
+    // The 14-day browser session and the 10-minute code are gone.
+    assert_eq!(s.app.purge_expired().await.unwrap(), 2);
+    assert_eq!(client.exchange(&s, &code, &pkce.verifier).await.status(), 400);
+    let resp = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap();
+    assert_eq!(resp.headers()["location"], "/signin");
+}

@@ -232,9 +232,15 @@ impl App {
         Ok(())
     }
 
-    /// Deletes registrations that never led to a grant (background job).
+    /// Background job: deletes registrations that never led to a grant.
     pub async fn reap_unused_clients(&self) -> ServiceResult<u64> {
         Ok(self.store.reap_unused_clients(self.now() - UNUSED_CLIENT_TTL).await?)
+    }
+
+    /// Background job: deletes browser sessions and authorization codes expired for an hour
+    /// (a replayed old code then finds nothing, and is refused the same way).
+    pub async fn purge_expired(&self) -> ServiceResult<u64> {
+        Ok(self.store.purge_expired(self.now() - chrono::Duration::hours(1)).await?)
     }
 }
 
