@@ -162,8 +162,8 @@ fn main() {
     server.wait().ok();
     let (rps, p50, p99, n, errors) = result;
     println!(
-        "| {rps:.0} req/s | p50 {p50:.2} ms | p99 {p99:.2} ms | {n} requests | {errors} errors | {} connections | {} tasks |",
-        a.connections, a.tasks
+        "| {} | {} | {rps:.0} | {p50:.2} | {p99:.2} | {n} | {errors} |",
+        a.request, a.connections
     );
     if errors > 0 {
         std::process::exit(1);

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin navis --example bench-load
 SECONDS_TO_RUN="${1:-10}"
+echo "| request | connections | req/s | p50 ms | p99 ms | requests | errors |"
+echo "|---|---|---|---|---|---|---|"
 for connections in 1 16 64; do
-  taskset -c 1 target/release/examples/bench-load --navis target/release/navis --seconds "$SECONDS_TO_RUN" --connections "$connections" --server-core 0
+  taskset -c 1 target/release/examples/bench-load --navis target/release/navis --seconds "$SECONDS_TO_RUN" --connections "$connections" --server-core 0 2>/dev/null
 done
+taskset -c 1 target/release/examples/bench-load --navis target/release/navis --seconds "$SECONDS_TO_RUN" --connections 16 --server-core 0 --request ping 2>/dev/null
