@@ -24,7 +24,14 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { navis: "target/release/navis".into(), seconds: 10, connections: 32, tasks: 10_000, server_core: Some("0".into()), request: "list_tasks".into() };
+    let mut a = Args {
+        navis: "target/release/navis".into(),
+        seconds: 10,
+        connections: 32,
+        tasks: 10_000,
+        server_core: Some("0".into()),
+        request: "list_tasks".into(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
@@ -161,10 +168,7 @@ fn main() {
     server.kill().ok();
     server.wait().ok();
     let (rps, p50, p99, n, errors) = result;
-    println!(
-        "| {} | {} | {rps:.0} | {p50:.2} | {p99:.2} | {n} | {errors} |",
-        a.request, a.connections
-    );
+    println!("| {} | {} | {rps:.0} | {p50:.2} | {p99:.2} | {n} | {errors} |", a.request, a.connections);
     if errors > 0 {
         std::process::exit(1);
     }

@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian's Chromium, for the pages tested in a real browser (playwright-core drives it).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Debian's chromium is needed by the browser test: sudo apt-get install chromium" >&2
+  fi
+fi
+
 # The real MCP clients the integration tests run: the official TypeScript SDK (pinned by
 # package-lock.json) and the official Python SDK (pinned by requirements.txt).
 npm ci --prefix tests/clients/ts --no-audit --no-fund --loglevel=error

@@ -527,7 +527,9 @@ impl Store for SqliteStore {
     async fn list_tasks(&self, user_id: Uuid, f: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>> {
         // The page comes back as one JSON array in one row: sqlx hands SQLite rows over from its
         // worker thread one message at a time, which on a busy core costs more than the query.
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT json_group_array(json_object({TASK_JSON})) AS page FROM (SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "));
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT json_group_array(json_object({TASK_JSON})) AS page FROM (SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "
+        ));
         q.push_bind(user_id.to_string());
         if let Some(p) = f.project_id {
             q.push(" AND project_id = ").push_bind(p.to_string());

@@ -46,7 +46,10 @@ pub fn verify(settings: &Settings, headers: &HeaderMap, form_token: &str) -> boo
     {
         return false;
     }
+    // Browsers send `Origin: null` when they will not reveal the origin (privacy settings,
+    // sandboxes); that says nothing either way, so the token decides.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != "null"
         && origin != settings.public_origin()
     {
         return false;
@@ -97,5 +100,8 @@ mod tests {
         assert!(!verify(&s, &headers(&[cookie]), ""));
         assert!(!verify(&s, &headers(&[]), T));
         assert!(verify(&s, &headers(&[cookie]), T));
+        // `Origin: null` (a browser withholding the origin) leaves the decision to the token.
+        assert!(verify(&s, &headers(&[cookie, ("origin", "null"), ("sec-fetch-site", "same-origin")]), T));
+        assert!(!verify(&s, &headers(&[cookie, ("origin", "null")]), "forged"));
     }
 }

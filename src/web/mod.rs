@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route(oauth::AUTHORIZE, get(oauth::authorize).post(oauth::consent))
         .route("/assets/app.js", get(pages::script))
         .route("/assets/app.css", get(pages::stylesheet))
+        .route("/assets/icon.svg", get(pages::icon))
+        .route("/favicon.ico", get(pages::icon))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
     // Browser-based clients (the Inspector's web UI) call these cross-origin; none uses cookies.
     let cors = CorsLayer::new()
@@ -75,7 +77,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own
+        // form posts, which would hide the very origin the CSRF check looks at.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .with_state(state)
 }
 

@@ -211,3 +211,41 @@ async fn sign_up_can_be_switched_off() {
     assert_eq!(resp.status(), 403);
     assert!(s.app.user_by_email("a@example.com").await.is_err());
 }
+
+#[tokio::test]
+async fn the_connected_apps_page_works_in_a_real_browser() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ts");
+    assert!(dir.join("node_modules/playwright-core").exists(), "run `npm ci --prefix tests/clients/ts` (scripts/test.sh does)");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is needed: `apt-get install chromium` (scripts/test.sh does, as root)"
+    );
+    let s = TestServer::start().await;
+    let shot = s.dir.path().join("connected-apps.png");
+    let out =
+        tokio::process::Command::new("node").arg("pages-in-chromium.mjs").arg(&s.base).arg(&shot).current_dir(&dir).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = seen["token"].as_str().unwrap();
+    assert!(token.starts_with("nops_"), "{seen}");
+    assert_eq!(seen["problems"], json!([]), "no script errors or CSP violations");
+    // The copy button ran (our script, allowed by the CSP): the clipboard holds the token, or the
+    // fallback selected it for the user.
+    assert!(seen["copyLabel"] == "Copied" || seen["copyLabel"] == "Press Ctrl+C", "{seen}");
+    if seen["copyLabel"] == "Copied" {
+        assert_eq!(seen["clipboard"], token);
+    }
+    assert_eq!(seen["shownAgain"], false, "the token is shown only once");
+    assert!(seen["listed"].as_str().unwrap().contains("Claude Desktop"));
+    assert_eq!(seen["status"], "revoked");
+    assert_eq!(s.rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await.status(), 401);
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a screenshot was taken");
+    if let Ok(keep) = std::env::var("NAVIS_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).ok();
+    }
+}
