@@ -574,7 +574,7 @@ impl Store for SqliteStore {
         let json: String = q.build().fetch_one(&self.pool).await?.try_get("page")?;
         let mut items: Vec<Task> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("task page: {e}")))?;
         // SQLite keeps the subquery's order in practice; the page's contract should not rest on that.
-        items.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        items.sort_unstable_by_key(|t| std::cmp::Reverse(t.id));
         Ok(page(items, limit, |t| t.id))
     }
 

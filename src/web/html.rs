@@ -24,6 +24,24 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 
 /// A full page. `signed_in_as` adds the account line and the sign-out button.
 pub fn page(status: StatusCode, title: &str, signed_in_as: Option<(&str, &str)>, body: &str) -> Response {
+    page_with_csp(status, title, signed_in_as, body, CSP.to_owned())
+}
+
+/// The consent page: its form's answer redirects to the app, and browsers apply `form-action`
+/// to that redirect too, so the app's redirect target must be allowed there.
+pub fn consent_page(title: &str, signed_in_as: (&str, &str), body: &str, redirect_uri: &str) -> Response {
+    let target = match url::Url::parse(redirect_uri) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => String::new(),
+    };
+    // Only characters a CSP source may hold; anything else and the app is simply not allowed.
+    let target = if target.chars().all(|c| c.is_ascii_alphanumeric() || "+-.:/[]".contains(c)) { target } else { String::new() };
+    let csp = CSP.replace("form-action 'self'", &format!("form-action 'self' {target}"));
+    page_with_csp(StatusCode::OK, title, Some(signed_in_as), body, csp)
+}
+
+fn page_with_csp(status: StatusCode, title: &str, signed_in_as: Option<(&str, &str)>, body: &str, csp: String) -> Response {
     let account = match signed_in_as {
         Some((email, csrf)) => format!(
             r#"<div class="account"><span>{}</span><form method="post" action="/signout"><input type="hidden" name="csrf" value="{}"><button type="submit" class="link">Sign out</button></form></div>"#,
@@ -55,7 +73,9 @@ pub fn page(status: StatusCode, title: &str, signed_in_as: Option<(&str, &str)>,
     );
     let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     // Pages may show a secret (a new key) or per-user data: never cache them.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -68,6 +88,17 @@ pub fn error_box(message: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_consent_page_lets_its_form_redirect_to_the_app_only() {
+        let csp = |uri: &str| {
+            consent_page("t", ("a@example.com", "c"), "", uri).headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap_or("").to_owned()
+        };
+        assert!(csp("http://127.0.0.1:33418/callback").contains("form-action 'self' http://127.0.0.1:33418;"));
+        assert!(csp("https://claude.ai/api/mcp/auth_callback").contains("form-action 'self' https://claude.ai;"));
+        assert!(csp("cursor://anysphere.cursor-mcp/oauth/callback").contains("form-action 'self' cursor:;"));
+        assert!(csp("https://claude.ai/x").contains("frame-ancestors 'none'"));
+    }
 
     #[test]
     fn escaping_neutralises_markup_and_attribute_breakouts() {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{
     AppState, csrf,
-    html::{esc, page},
+    html::{self, esc, page},
     pages::{signed_in_user, with_cookies},
 };
 use crate::core::scope::{self, Access};
@@ -242,7 +242,7 @@ fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &st
         host = esc(&host),
         csrf = esc(csrf_token),
     );
-    page(StatusCode::OK, "Authorize app", Some((email, csrf_token)), &body)
+    html::consent_page("Authorize app", (email, csrf_token), &body, &v.redirect_uri)
 }
 
 pub async fn authorize(

@@ -245,6 +245,27 @@ async fn the_connected_apps_page_works_in_a_real_browser() {
     assert_eq!(seen["status"], "revoked");
     assert_eq!(s.rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await.status(), 401);
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a screenshot was taken");
+
+    // The consent page in the browser: it names the app; Read only was chosen; Approve redirected with a code.
+    let consent = seen["consentText"].as_str().unwrap();
+    assert!(consent.contains("Browser Test App") && consent.contains("browser@example.com"), "{consent}");
+    assert_eq!(seen["state"], "st8");
+    let resp = s
+        .http
+        .post(s.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", seen["clientId"].as_str().unwrap()),
+            ("code", seen["code"].as_str().unwrap()),
+            ("redirect_uri", "http://127.0.0.1:33422/callback"),
+            ("code_verifier", seen["verifier"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tokens: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(tokens["scope"], "mcp:read", "the user's choice of Read only was kept");
     if let Ok(keep) = std::env::var("NAVIS_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).ok();
     }

@@ -40,5 +40,31 @@ await page.click('table.keys button:has-text("Revoke")');
 await page.waitForURL(`${base}/settings/connected-apps`);
 const status = await page.textContent("table.keys tbody td.status-revoked");
 
-console.log(JSON.stringify({ token, copyLabel, clipboard, shownAgain, listed, status, problems }));
+// An app asks for access: the consent page, Approve, and the redirect back with a code.
+const callback = "http://127.0.0.1:33422/callback";
+const registration = await (await fetch(`${base}/oauth/register`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ client_name: "Browser Test App", redirect_uris: [callback] }),
+})).json();
+const verifier = "browser-test-verifier-0123456789-0123456789-0123456789";
+const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+const challenge = Buffer.from(digest).toString("base64url");
+const authorize = new URL(`${base}/oauth/authorize`);
+for (const [k, v] of Object.entries({ response_type: "code", client_id: registration.client_id, redirect_uri: callback, code_challenge: challenge, code_challenge_method: "S256", state: "st8", scope: "mcp:read mcp:write" })) {
+  authorize.searchParams.set(k, v);
+}
+await page.goto(authorize.toString());
+const consentText = await page.textContent("main");
+const redirected = page.waitForRequest((r) => r.url().startsWith(callback));
+await page.check('input[name="access"][value="read"]');
+await page.click('button[value="approve"]');
+const redirect = new URL((await redirected).url());
+// Nothing listens on the callback: the failed load of that page is expected, not a problem.
+const pageProblems = problems.filter((p) => !p.includes("ERR_CONNECTION_REFUSED"));
+
+console.log(JSON.stringify({
+  token, copyLabel, clipboard, shownAgain, listed, status, problems: pageProblems,
+  consentText, clientId: registration.client_id, code: redirect.searchParams.get("code"), state: redirect.searchParams.get("state"), verifier,
+}));
 await browser.close();
