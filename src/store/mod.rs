@@ -200,6 +200,25 @@ pub struct Page<T> {
     pub next: Option<Uuid>,
 }
 
+/// Splits the extra row of a `limit + 1` query off into the continuation id.
+fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
+    let next = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(id)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// A unique-constraint violation is a conflict the services report; anything else is a database error.
+fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;

@@ -30,13 +30,6 @@ impl PostgresStore {
     }
 }
 
-fn conflict_or(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(e),
-    }
-}
-
 fn access_from(row: &PgRow, col: &str) -> StoreResult<Access> {
     Access::parse(&row.try_get::<String, _>(col)?).ok_or_else(|| StoreError::Corrupt(col.into()))
 }
@@ -163,16 +156,6 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: 
     .await
     .map_err(conflict_or)?;
     Ok(())
-}
-
-fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(id)
-    } else {
-        None
-    };
-    Page { items, next }
 }
 
 const TASK_COLUMNS: &str =

@@ -83,13 +83,6 @@ fn get_opt_date(row: &SqliteRow, col: &str) -> StoreResult<Option<NaiveDate>> {
         .transpose()
 }
 
-fn conflict_or(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Database(e),
-    }
-}
-
 fn user_from(row: &SqliteRow) -> StoreResult<User> {
     Ok(User {
         id: get_uuid(row, "id")?,
@@ -214,17 +207,6 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E,
         .await
         .map_err(conflict_or)?;
     Ok(())
-}
-
-/// Splits one extra row off a `limit + 1` query into the continuation id.
-fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
-    let next = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(id)
-    } else {
-        None
-    };
-    Page { items, next }
 }
 
 /// A task row as a JSON object whose keys are `Task`'s fields.
