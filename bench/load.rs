@@ -19,7 +19,8 @@ struct Args {
     connections: usize,
     tasks: usize,
     server_core: Option<String>,
-    /// `list_tasks` (the benchmark) or `ping` (authentication and transport alone).
+    /// `list_tasks` (the benchmark), `ping` (authentication and transport alone), `tools_list`
+    /// (a large response without a query), `list_tasks_1` (the query with one row).
     request: String,
 }
 
@@ -123,6 +124,8 @@ fn main() {
 
         let request = Bytes::from(match a.request.as_str() {
             "ping" => r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#,
+            "tools_list" => r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#,
+            "list_tasks_1" => r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_tasks","arguments":{"limit":1}}}"#,
             _ => r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_tasks","arguments":{"limit":20}}}"#,
         });
         let run = |duration: Duration| {
