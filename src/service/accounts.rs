@@ -8,6 +8,42 @@ use crate::core::secret::{digest, random_token};
 use crate::store::{StoreError, User};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// Failed sign-ins allowed per address within [`SIGN_IN_WINDOW`] before it is refused.
+pub const MAX_FAILED_SIGN_INS: usize = 5;
+pub const SIGN_IN_WINDOW: Duration = Duration::minutes(15);
+
+pub enum SignIn {
+    Accepted(User),
+    Refused,
+    Throttled { retry_after_minutes: i64 },
+}
+
+/// Recent failed sign-ins per address, in memory (each instance counts its own).
+#[derive(Debug, Default)]
+pub struct SignInThrottle(std::sync::Mutex<std::collections::HashMap<String, Vec<chrono::DateTime<chrono::Utc>>>>);
+
+impl SignInThrottle {
+    /// How long the address must still wait, if it has used up its failures in the window.
+    pub fn blocked(&self, key: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let recent: Vec<_> = map.get(key)?.iter().filter(|t| now - **t < SIGN_IN_WINDOW).copied().collect();
+        (recent.len() >= MAX_FAILED_SIGN_INS).then(|| recent.iter().min().map_or(SIGN_IN_WINDOW, |first| *first + SIGN_IN_WINDOW - now))
+    }
+
+    pub fn fail(&self, key: &str, now: chrono::DateTime<chrono::Utc>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, times| times.iter().any(|t| now - *t < SIGN_IN_WINDOW));
+        }
+        let times = map.entry(key.to_owned()).or_default();
+        times.retain(|t| now - *t < SIGN_IN_WINDOW);
+        times.push(now);
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
 pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const SESSION_LIFETIME: Duration = Duration::days(14);
 
@@ -69,8 +105,22 @@ impl App {
     }
 
     /// Checks the password; on success returns the user. Failures are audited for the
-    /// account they targeted, and take the same time whether or not the account exists.
+    /// account they targeted, take the same time whether or not the account exists, and after
+    /// [`MAX_FAILED_SIGN_INS`] in a window the address is refused for the rest of the window,
+    /// whether or not it has an account (so the refusal reveals nothing).
     pub async fn verify_credentials(&self, email: &str, password: &str) -> ServiceResult<Option<User>> {
+        Ok(match self.sign_in(email, password).await? {
+            SignIn::Accepted(user) => Some(user),
+            SignIn::Refused | SignIn::Throttled { .. } => None,
+        })
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<SignIn> {
+        let key = email.trim().to_lowercase();
+        let now = self.now();
+        if let Some(wait) = self.sign_in_throttle.blocked(&key, now) {
+            return Ok(SignIn::Throttled { retry_after_minutes: (wait.num_seconds() + 59) / 60 });
+        }
         let user = match normalize_email(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,
@@ -79,12 +129,19 @@ impl App {
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
         match user {
-            Some(user) if ok => Ok(Some(user)),
-            Some(user) => {
-                self.audit(user.id, audit::SIGN_IN_FAILED, "Failed sign-in: wrong password").await?;
-                Ok(None)
+            Some(user) if ok => {
+                self.sign_in_throttle.clear(&key);
+                Ok(SignIn::Accepted(user))
             }
-            None => Ok(None),
+            Some(user) => {
+                self.sign_in_throttle.fail(&key, now);
+                self.audit(user.id, audit::SIGN_IN_FAILED, "Failed sign-in: wrong password").await?;
+                Ok(SignIn::Refused)
+            }
+            None => {
+                self.sign_in_throttle.fail(&key, now);
+                Ok(SignIn::Refused)
+            }
         }
     }
 

@@ -23,6 +23,7 @@ pub struct App {
     pub last_used: Arc<keys::LastUsed<String>>,
     pub grant_last_used: Arc<keys::LastUsed<uuid::Uuid>>,
     pub client_metadata: Arc<oauth::client_metadata::ClientMetadataFetcher>,
+    pub sign_in_throttle: Arc<accounts::SignInThrottle>,
 }
 
 impl App {
@@ -34,6 +35,7 @@ impl App {
             last_used: Arc::default(),
             grant_last_used: Arc::default(),
             client_metadata: Arc::default(),
+            sign_in_throttle: Arc::default(),
         }
     }
 

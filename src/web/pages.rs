@@ -15,7 +15,11 @@ use super::{
 };
 use crate::core::scope::Access;
 use crate::mcp::edge::MCP_PATHS;
-use crate::service::{ServiceError, accounts::SESSION_LIFETIME, keys::expiry_from_date};
+use crate::service::{
+    ServiceError,
+    accounts::{SESSION_LIFETIME, SignIn},
+    keys::expiry_from_date,
+};
 use crate::store::User;
 
 pub(crate) fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = String>) -> Response {
@@ -169,13 +173,21 @@ pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form
     if !csrf::verify(&state.settings, &headers, &form.csrf) {
         return csrf_failure();
     }
-    match state.app.verify_credentials(&form.email, &form.password).await {
-        Ok(Some(user)) => start_session(&state, user.id, safe_next(&form.next)).await,
-        Ok(None) => credentials_page(
+    match state.app.sign_in(&form.email, &form.password).await {
+        Ok(SignIn::Accepted(user)) => start_session(&state, user.id, safe_next(&form.next)).await,
+        Ok(SignIn::Refused) => credentials_page(
             StatusCode::UNAUTHORIZED,
             false,
             &form.email,
             Some("Incorrect email or password."),
+            &form.csrf,
+            safe_next(&form.next),
+        ),
+        Ok(SignIn::Throttled { retry_after_minutes }) => credentials_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            false,
+            &form.email,
+            Some(&format!("Too many failed attempts for this address. Try again in {retry_after_minutes} minute(s).")),
             &form.csrf,
             safe_next(&form.next),
         ),
