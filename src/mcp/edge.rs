@@ -239,6 +239,7 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
             && tools::needs_write(name)
             && !principal.access.can_write()
         {
+            state.app.metrics.forbidden();
             return bearer::forbidden(metadata_url);
         }
         Some(principal)

@@ -98,6 +98,9 @@ impl ServerHandler for NavisMcp {
                 .await;
         }
         let result = tools::call(&self.app, &p, &request.name, request.arguments).await;
+        if let Ok(outcome) = &result {
+            self.app.metrics.tool_call(&request.name, outcome.is_error == Some(true));
+        }
         if let Some(token) = progress {
             let _ = context.peer.notify_progress(ProgressNotificationParam::new(token, total).with_total(total).with_message("done")).await;
         }

@@ -7,6 +7,7 @@ use crate::store::{Store, StoreError};
 pub mod accounts;
 pub mod audit;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod principal;
 pub mod workspace;
@@ -24,6 +25,7 @@ pub struct App {
     pub grant_last_used: Arc<keys::LastUsed<uuid::Uuid>>,
     pub client_metadata: Arc<oauth::client_metadata::ClientMetadataFetcher>,
     pub sign_in_throttle: Arc<accounts::SignInThrottle>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl App {
@@ -36,6 +38,7 @@ impl App {
             grant_last_used: Arc::default(),
             client_metadata: Arc::default(),
             sign_in_throttle: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

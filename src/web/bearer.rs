@@ -71,8 +71,12 @@ pub fn server_error() -> Response {
 /// Authenticates a request for the protected resource whose metadata lives at `resource_metadata`.
 pub async fn authenticate(app: &App, headers: &HeaderMap, resource_metadata: &str) -> Result<Principal, Response> {
     match app.authenticate(bearer_token(headers)).await {
-        Ok(Ok(principal)) => Ok(principal),
+        Ok(Ok(principal)) => {
+            app.metrics.authenticated(matches!(principal.credential, crate::service::Credential::OAuth { .. }));
+            Ok(principal)
+        }
         Ok(Err(failure)) => {
+            app.metrics.refused(failure);
             tracing::debug!(reason = failure.reason(), "bearer token refused");
             Err(unauthorized(resource_metadata, failure))
         }

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route(PRM_PREFIX, get(wellknown::protected_resource_root));
     for path in MCP_PATHS {
         router = router.route(path, any(edge::handle)).route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
@@ -96,6 +97,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Prometheus metrics of this instance: counts only, never a credential or an identity.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.app.metrics.render())
 }
 
 async fn not_found() -> Response {

@@ -141,8 +141,14 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Err(e) => return oauth_error(e),
     };
     match state.app.token(&req).await {
-        Ok(tokens) => no_store(Json(tokens).into_response()),
-        Err(e) => oauth_error(e),
+        Ok(tokens) => {
+            state.app.metrics.token(req.grant_type.as_deref());
+            no_store(Json(tokens).into_response())
+        }
+        Err(e) => {
+            state.app.metrics.token(None);
+            oauth_error(e)
+        }
     }
 }
 

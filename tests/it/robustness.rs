@@ -65,3 +65,30 @@ async fn last_used_times_reach_the_database_in_batches_and_at_shutdown() {
     s.stop().await;
     assert!(app.store.api_key(&id).await.unwrap().unwrap().last_used_at.is_some(), "flushed at shutdown");
 }
+
+#[tokio::test]
+async fn metrics_count_outcomes_and_reveal_no_secret() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    s.ok(&a.read, "list_projects", json!({})).await;
+    s.tool_error(&a.read, "get_task", json!({"id": "nope"})).await;
+    s.rpc(Some("garbage"), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await;
+    s.rpc(None, json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await;
+    s.rpc(Some(&a.read), json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_project","arguments":{"name":"x"}}}))
+        .await;
+    let resp = s.http.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    for line in [
+        "navis_bearer_auth_total{outcome=\"api_key\"} 3",
+        "navis_bearer_auth_total{outcome=\"malformed\"} 1",
+        "navis_bearer_auth_total{outcome=\"missing\"} 1",
+        "navis_insufficient_scope_total 1",
+        "navis_tool_calls_total{tool=\"list_projects\",result=\"ok\"} 1",
+        "navis_tool_calls_total{tool=\"get_task\",result=\"error\"} 1",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+    assert!(!text.contains(&a.read[..20]) && !text.contains("ada@"), "no credential or identity in metrics");
+}
