@@ -49,26 +49,16 @@ async fn an_oauth_flow_may_start_on_one_instance_and_finish_on_another() {
     let tokens: Value = resp.json().await.unwrap_or_default();
     let refresh = tokens["refresh_token"].as_str().unwrap();
     // A refresh retried on the other instance within the grace window gets the same successor.
-    let first: Value = b
-        .http
-        .post(b.url("/oauth/token"))
-        .form(&[("grant_type", "refresh_token"), ("client_id", client.id.as_str()), ("refresh_token", refresh)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let retry: Value = a
-        .http
-        .post(a.url("/oauth/token"))
-        .form(&[("grant_type", "refresh_token"), ("client_id", client.id.as_str()), ("refresh_token", refresh)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refresh_on = |server: &TestServer| {
+        let request = server.http.post(server.url("/oauth/token")).form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client.id.as_str()),
+            ("refresh_token", refresh),
+        ]);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let first = refresh_on(&b).await;
+    let retry = refresh_on(&a).await;
     assert_eq!(first["refresh_token"], retry["refresh_token"]);
     let token = first["access_token"].as_str().unwrap();
     assert_eq!(a.ok(token, "get_current_user", json!({})).await["email"], "ada@example.com");
