@@ -12,9 +12,10 @@ use crate::service::keys::expiry_from_date;
 #[command(
     name = "navis",
     version,
-    about = "Navis: a self-hostable Navis Ops MCP server and API with API keys and OAuth",
+    about = "Navis: a self-hostable Navis Ops MCP server, guarded by API keys and a built-in OAuth 2.1 server",
     long_about = "Navis serves a personal workspace (projects, tasks, …) to AI assistants over MCP, guarded by \
-`nops_` API keys.\n\nSettings come from flags, then NAVIS_* environment variables, then the --config TOML file, then defaults. \
+`nops_` API keys and a built-in OAuth 2.1 authorization server (web pages at /signup, /signin and \
+/settings/connected-apps).\n\nSettings come from flags, then NAVIS_* environment variables, then the --config TOML file, then defaults. \
 The admin commands read the same settings, so they find the server's database (they work while it runs).",
     after_help = "Examples:\n  navis serve\n  navis user create --email ada@example.com --password-stdin <<< 'a long password'\n  navis key create --user ada@example.com --name laptop --scope write --expires 2027-01-31\n  navis key list --user ada@example.com\n  navis key revoke --user ada@example.com nops_7Hq2mZ0aXk4LwP9c"
 )]

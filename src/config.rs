@@ -23,7 +23,7 @@ pub struct SettingsArgs {
     /// Directory for the embedded database [default: ./navis-data]
     #[arg(long, global = true, env = "NAVIS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL [default: sqlite://<data dir>/navis.db]
+    /// Database URL: sqlite://PATH, or postgres://USER:PASSWORD@HOST:PORT/DB for several instances sharing one database [default: sqlite://<data dir>/navis.db]
     #[arg(long, global = true, env = "NAVIS_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// Largest accepted request body, in bytes; larger bodies get 413 [default: 4194304]
