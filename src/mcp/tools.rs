@@ -12,7 +12,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::service::{
     App, Principal, ServiceError,
-    workspace::{projects::*, tasks::*},
+    workspace::{comments::*, projects::*, tasks::*},
 };
 
 /// What a tool does to the workspace; decides its scope and its annotations.
@@ -143,6 +143,13 @@ pub static CATALOG: LazyLock<Vec<ToolSpec>> = LazyLock::new(|| {
             "Mark a task done and record when it was completed. Completing a done task changes nothing.",
         ),
         spec::<TaskIdArgs, DeletedTask>("delete_task", "Delete a task", Delete, "Delete a task and its comments."),
+        spec::<ListCommentsArgs, CommentList>(
+            "list_comments",
+            "List a task's comments",
+            Read,
+            "List the comments on a task, oldest first. Paginated with `limit` and `cursor`.",
+        ),
+        spec::<AddCommentArgs, CommentView>("add_comment", "Comment on a task", Create, "Add a comment (markdown) to a task."),
         spec::<NoArgs, CurrentUser>(
             "get_current_user",
             "Who am I",
@@ -221,6 +228,8 @@ pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>
         "update_task" => run!(update_task),
         "complete_task" => run!(complete_task),
         "delete_task" => run!(delete_task),
+        "list_comments" => run!(list_comments),
+        "add_comment" => run!(add_comment),
         "get_current_user" => match parse::<NoArgs>(name, args) {
             Ok(_) => shape(current_user(app, p).await),
             Err(invalid) => invalid,

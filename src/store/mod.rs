@@ -273,7 +273,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tasks(&self, user_id: Uuid, filter: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>>;
     async fn update_task(&self, task: &Task) -> StoreResult<bool>;
     async fn delete_task(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
-    async fn list_comments(&self, user_id: Uuid, task_id: Uuid) -> StoreResult<Vec<Comment>>;
+    /// A task's comments, oldest first, after the given id.
+    async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>>;
+    async fn insert_comment(&self, user_id: Uuid, comment: &Comment) -> StoreResult<()>;
 
     // Activity
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;

@@ -522,22 +522,39 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn list_comments(&self, user_id: Uuid, task_id: Uuid) -> StoreResult<Vec<Comment>> {
-        sqlx::query("SELECT id, task_id, body, created_at FROM comments WHERE user_id = $1 AND task_id = $2 ORDER BY id")
+    async fn insert_comment(&self, user_id: Uuid, c: &Comment) -> StoreResult<()> {
+        sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(c.id)
             .bind(user_id)
-            .bind(task_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Comment {
-                    id: r.try_get("id")?,
-                    task_id: r.try_get("task_id")?,
-                    body: r.try_get("body")?,
-                    created_at: r.try_get("created_at")?,
-                })
+            .bind(c.task_id)
+            .bind(&c.body)
+            .bind(c.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>> {
+        let items = sqlx::query(
+            "SELECT id, task_id, body, created_at FROM comments WHERE user_id = $1 AND task_id = $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(user_id)
+        .bind(task_id)
+        .bind(after.unwrap_or(Uuid::nil()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Comment {
+                id: r.try_get("id")?,
+                task_id: r.try_get("task_id")?,
+                body: r.try_get("body")?,
+                created_at: r.try_get("created_at")?,
             })
-            .collect()
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok(page(items, limit, |c| c.id))
     }
 
     async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {

@@ -591,22 +591,39 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn list_comments(&self, user_id: Uuid, task_id: Uuid) -> StoreResult<Vec<Comment>> {
-        sqlx::query("SELECT id, task_id, body, created_at FROM comments WHERE user_id = ? AND task_id = ? ORDER BY id")
+    async fn insert_comment(&self, user_id: Uuid, c: &Comment) -> StoreResult<()> {
+        sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(c.id.to_string())
             .bind(user_id.to_string())
-            .bind(task_id.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Comment {
-                    id: get_uuid(r, "id")?,
-                    task_id: get_uuid(r, "task_id")?,
-                    body: get_str(r, "body")?,
-                    created_at: get_ts(r, "created_at")?,
-                })
+            .bind(c.task_id.to_string())
+            .bind(&c.body)
+            .bind(ts(c.created_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>> {
+        let items = sqlx::query(
+            "SELECT id, task_id, body, created_at FROM comments WHERE user_id = ? AND task_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(user_id.to_string())
+        .bind(task_id.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Comment {
+                id: get_uuid(r, "id")?,
+                task_id: get_uuid(r, "task_id")?,
+                body: get_str(r, "body")?,
+                created_at: get_ts(r, "created_at")?,
             })
-            .collect()
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+        Ok(page(items, limit, |c| c.id))
     }
 
     async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {

@@ -68,6 +68,8 @@ async fn the_seed_curl_example_lists_the_tools() {
         "update_task",
         "complete_task",
         "delete_task",
+        "list_comments",
+        "add_comment",
         "get_current_user",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
@@ -174,8 +176,17 @@ async fn an_expired_key_fails_once_its_time_has_come() {
     assert_metadata(&s, &challenge, MCP).await;
 }
 
-const WRITE_TOOLS: [&str; 8] =
-    ["create_project", "update_project", "delete_project", "create_task", "create_tasks", "update_task", "complete_task", "delete_task"];
+const WRITE_TOOLS: [&str; 9] = [
+    "create_project",
+    "update_project",
+    "delete_project",
+    "create_task",
+    "create_tasks",
+    "update_task",
+    "complete_task",
+    "delete_task",
+    "add_comment",
+];
 
 #[tokio::test]
 async fn a_read_key_reads_and_gets_the_exact_403_on_every_write_tool() {

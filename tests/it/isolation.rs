@@ -38,6 +38,8 @@ async fn no_tool_or_resource_crosses_between_users() {
     same_as_unknown(&s, &b.write, "update_task", &pa_id, |id| json!({"id": tb["id"], "project_id": id})).await;
     same_as_unknown(&s, &b.write, "complete_task", &ta_id, |id| json!({"id": id})).await;
     same_as_unknown(&s, &b.write, "delete_task", &ta_id, |id| json!({"id": id})).await;
+    same_as_unknown(&s, &b.read, "list_comments", &ta_id, |id| json!({"task_id": id})).await;
+    same_as_unknown(&s, &b.write, "add_comment", &ta_id, |id| json!({"task_id": id, "body": "planted"})).await;
 
     // Listings and resources show Bob only his own.
     let projects = s.ok(&b.read, "list_projects", json!({})).await;
@@ -71,6 +73,7 @@ async fn no_tool_or_resource_crosses_between_users() {
     assert_eq!(pa_now["total_tasks"], 1);
     let ta_now = s.ok(&a.read, "get_task", json!({"id": ta_id})).await;
     assert_eq!(ta_now["title"], "Ada's secret task");
+    assert_eq!(ta_now["comments"], json!([]), "no comment was planted");
     assert_eq!(ta_now["status"], "todo");
     let today_a = s.rpc_ok(&a.read, "resources/read", json!({"uri": "navis://tasks/today"})).await;
     assert!(today_a["result"]["contents"][0]["text"].as_str().unwrap().contains(&ta_id));

@@ -178,3 +178,28 @@ async fn resources_show_today_projects_and_a_projects_tasks() {
     let missing = s.rpc_ok(&a.read, "resources/read", json!({"uri": "navis://nothing/here"})).await;
     assert_eq!(missing["error"]["code"], -32002);
 }
+
+#[tokio::test]
+async fn comments_are_listed_oldest_first_and_shown_with_their_task() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let task = s.ok(&a.write, "create_task", json!({"title": "Review"})).await;
+    for body in ["First", "Second **bold**", "Third"] {
+        let c = s.ok(&a.write, "add_comment", json!({"task_id": task["id"], "body": body})).await;
+        assert_eq!(c["body"], body);
+    }
+    let page1 = s.ok(&a.read, "list_comments", json!({"task_id": task["id"], "limit": 2})).await;
+    assert_eq!(
+        page1["comments"].as_array().unwrap().iter().map(|c| c["body"].clone()).collect::<Vec<_>>(),
+        vec![json!("First"), json!("Second **bold**")]
+    );
+    let page2 = s.ok(&a.read, "list_comments", json!({"task_id": task["id"], "limit": 2, "cursor": page1["next_cursor"]})).await;
+    assert_eq!(page2["comments"][0]["body"], "Third");
+    assert!(page2.get("next_cursor").is_none());
+    let detail = s.ok(&a.read, "get_task", json!({"id": task["id"]})).await;
+    assert_eq!(detail["comments"].as_array().unwrap().len(), 3);
+    assert!(s.tool_error(&a.write, "add_comment", json!({"task_id": task["id"], "body": "  "})).await.contains("body must not be empty"));
+    // Deleting the task deletes its comments.
+    s.ok(&a.write, "delete_task", json!({"id": task["id"]})).await;
+    assert!(s.tool_error(&a.read, "list_comments", json!({"task_id": task["id"]})).await.contains("No task"));
+}

@@ -247,7 +247,7 @@ impl App {
         }
     }
 
-    async fn own_task(&self, p: &Principal, id: &str) -> ServiceResult<Task> {
+    pub(crate) async fn own_task(&self, p: &Principal, id: &str) -> ServiceResult<Task> {
         let uuid = parse_id("task", id)?;
         self.store.task(p.user_id, uuid).await?.ok_or_else(|| not_found("task", id))
     }
@@ -277,7 +277,7 @@ impl App {
 
     pub async fn get_task(&self, p: &Principal, args: TaskIdArgs) -> ServiceResult<TaskDetail> {
         let task = self.own_task(p, &args.id).await?;
-        let comments = self.store.list_comments(p.user_id, task.id).await?;
+        let comments = self.store.list_comments(p.user_id, task.id, None, 1000).await?.items;
         Ok(TaskDetail {
             task: task.into(),
             comments: comments.into_iter().map(|c| CommentView { id: c.id, body: c.body, created_at: c.created_at }).collect(),
