@@ -12,7 +12,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::service::{
     App, Principal, ServiceError,
-    workspace::{comments::*, projects::*, tasks::*},
+    workspace::{activity::*, comments::*, projects::*, tasks::*},
 };
 
 /// What a tool does to the workspace; decides its scope and its annotations.
@@ -150,6 +150,12 @@ pub static CATALOG: LazyLock<Vec<ToolSpec>> = LazyLock::new(|| {
             "List the comments on a task, oldest first. Paginated with `limit` and `cursor`.",
         ),
         spec::<AddCommentArgs, CommentView>("add_comment", "Comment on a task", Create, "Add a comment (markdown) to a task."),
+        spec::<ListActivityArgs, ActivityList>(
+            "list_recent_activity",
+            "Recent activity",
+            Read,
+            "Every change to the workspace (created, updated, archived, completed, commented, deleted), newest first. Paginated with `limit` and `cursor`.",
+        ),
         spec::<NoArgs, CurrentUser>(
             "get_current_user",
             "Who am I",
@@ -230,6 +236,7 @@ pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>
         "delete_task" => run!(delete_task),
         "list_comments" => run!(list_comments),
         "add_comment" => run!(add_comment),
+        "list_recent_activity" => run!(list_recent_activity),
         "get_current_user" => match parse::<NoArgs>(name, args) {
             Ok(_) => shape(current_user(app, p).await),
             Err(invalid) => invalid,

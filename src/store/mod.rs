@@ -104,6 +104,17 @@ pub struct Activity {
     pub at: DateTime<Utc>,
 }
 
+/// An activity record as read back.
+#[derive(Debug, Clone)]
+pub struct ActivityEntry {
+    pub id: Uuid,
+    pub entity_type: String,
+    pub entity_id: Uuid,
+    pub title: String,
+    pub action: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A registered OAuth client (RFC 7591 dynamic registration).
 #[derive(Debug, Clone)]
 pub struct OAuthClient {
@@ -279,6 +290,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Activity
     async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
+    /// The user's activity, newest first, before the given id.
+    async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>>;
 
     // OAuth
     /// The named server key, created from `candidate` the first time it is asked for.

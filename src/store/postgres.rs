@@ -557,6 +557,32 @@ impl Store for PostgresStore {
         Ok(page(items, limit, |c| c.id))
     }
 
+    async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
+        let mut q = QueryBuilder::<Postgres>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
+        q.push_bind(user_id);
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+        let items = q
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ActivityEntry {
+                    id: r.try_get("id")?,
+                    entity_type: r.try_get("entity_type")?,
+                    entity_id: r.try_get("entity_id")?,
+                    title: r.try_get("title")?,
+                    action: r.try_get("action")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(page(items, limit, |a| a.id))
+    }
+
     async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {
         sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(a.id)

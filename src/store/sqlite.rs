@@ -626,6 +626,32 @@ impl Store for SqliteStore {
         Ok(page(items, limit, |c| c.id))
     }
 
+    async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
+        q.push_bind(user_id.to_string());
+        if let Some(before) = before {
+            q.push(" AND id < ").push_bind(before.to_string());
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
+        let items = q
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ActivityEntry {
+                    id: get_uuid(r, "id")?,
+                    entity_type: get_str(r, "entity_type")?,
+                    entity_id: get_uuid(r, "entity_id")?,
+                    title: get_str(r, "title")?,
+                    action: get_str(r, "action")?,
+                    at: get_ts(r, "at")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(page(items, limit, |a| a.id))
+    }
+
     async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {
         sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(a.id.to_string())

@@ -70,6 +70,7 @@ async fn the_seed_curl_example_lists_the_tools() {
         "delete_task",
         "list_comments",
         "add_comment",
+        "list_recent_activity",
         "get_current_user",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");

@@ -203,3 +203,38 @@ async fn comments_are_listed_oldest_first_and_shown_with_their_task() {
     s.ok(&a.write, "delete_task", json!({"id": task["id"]})).await;
     assert!(s.tool_error(&a.read, "list_comments", json!({"task_id": task["id"]})).await.contains("No task"));
 }
+
+#[tokio::test]
+async fn every_change_is_recorded_as_recent_activity() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let p = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
+    let t = s.ok(&a.write, "create_task", json!({"title": "Draft", "project_id": p["id"]})).await;
+    s.ok(&a.write, "add_comment", json!({"task_id": t["id"], "body": "looks good"})).await;
+    s.ok(&a.write, "complete_task", json!({"id": t["id"]})).await;
+    s.ok(&a.write, "update_project", json!({"id": p["id"], "status": "archived"})).await;
+    s.ok(&a.write, "delete_task", json!({"id": t["id"]})).await;
+    let all = s.ok(&a.read, "list_recent_activity", json!({})).await;
+    let seen: Vec<(String, String)> = all["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["action"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected = [
+        ("task", "deleted"),
+        ("project", "archived"),
+        ("task", "completed"),
+        ("task", "commented"),
+        ("task", "created"),
+        ("project", "created"),
+    ];
+    assert_eq!(seen, expected.map(|(a, b)| (a.to_owned(), b.to_owned())).to_vec());
+    assert_eq!(all["activity"][0]["title"], "Draft");
+    let page = s.ok(&a.read, "list_recent_activity", json!({"limit": 4})).await;
+    let rest = s.ok(&a.read, "list_recent_activity", json!({"limit": 4, "cursor": page["next_cursor"]})).await;
+    assert_eq!(rest["activity"].as_array().unwrap().len(), 2);
+    // Another user sees none of it.
+    let b = s.account("bob@example.com").await;
+    assert_eq!(s.ok(&b.read, "list_recent_activity", json!({})).await["activity"], json!([]));
+}

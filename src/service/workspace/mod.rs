@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{App, Principal, ServiceError, ServiceResult};
 use crate::store::Activity;
 
+pub mod activity;
 pub mod comments;
 pub mod projects;
 pub mod tasks;
