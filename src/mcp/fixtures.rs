@@ -33,7 +33,10 @@ fn string_arg(name: &str) -> Value {
     json!({"type": "object", "properties": {name: {"type": "string"}}, "required": [name]})
 }
 
-pub fn tools() -> Vec<Tool> {
+/// Built once: rmcp asks for a tool's schema on every call.
+pub static TOOLS: std::sync::LazyLock<Vec<Tool>> = std::sync::LazyLock::new(tools);
+
+fn tools() -> Vec<Tool> {
     vec![
         tool("test_simple_text", "Returns a simple text result", no_args()),
         tool("test_image_content", "Returns an image", no_args()),

@@ -71,7 +71,7 @@ impl ServerHandler for NavisMcp {
         principal(&context)?;
         let mut list = tools::TOOLS.clone();
         if self.fixtures {
-            list.extend(fixtures::tools());
+            list.extend(fixtures::TOOLS.iter().cloned());
         }
         Ok(ListToolsResult::with_all_items(list))
     }
@@ -79,7 +79,7 @@ impl ServerHandler for NavisMcp {
     fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
         tools::find(name)
             .map(|s| s.tool.clone())
-            .or_else(|| if self.fixtures { fixtures::tools().into_iter().find(|t| t.name == name) } else { None })
+            .or_else(|| if self.fixtures { fixtures::TOOLS.iter().find(|t| t.name == name).cloned() } else { None })
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {

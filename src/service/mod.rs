@@ -26,6 +26,8 @@ pub struct App {
     pub client_metadata: Arc<oauth::client_metadata::ClientMetadataFetcher>,
     pub sign_in_throttle: Arc<accounts::SignInThrottle>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The key refresh successors are derived with (see `oauth::token::refresh`), cached.
+    derivation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl App {
@@ -39,6 +41,7 @@ impl App {
             client_metadata: Arc::default(),
             sign_in_throttle: Arc::default(),
             metrics: Arc::default(),
+            derivation_key: Arc::default(),
         }
     }
 

@@ -103,10 +103,17 @@ impl App {
     }
 
     /// The key refresh successors are derived with, shared by every instance through the database.
-    async fn derivation_key(&self) -> ServiceResult<Vec<u8>> {
-        let mut candidate = [0u8; 32];
-        crate::core::secret::fill_random(&mut candidate);
-        Ok(self.store.server_key("refresh-derivation", &candidate, self.now()).await?)
+    /// Read from the database once per process, then kept: it never changes.
+    async fn derivation_key(&self) -> ServiceResult<&[u8]> {
+        let key = self
+            .derivation_key
+            .get_or_try_init(|| async {
+                let mut candidate = [0u8; 32];
+                crate::core::secret::fill_random(&mut candidate);
+                self.store.server_key("refresh-derivation", &candidate, self.now()).await
+            })
+            .await?;
+        Ok(key)
     }
 
     /// Authenticates a client at the token, revocation and introspection endpoints.

@@ -41,9 +41,6 @@ impl App {
         }
         let now = self.now();
         let revoked = token.revoked_at.is_some() || grant.revoked_at.is_some();
-        let key = self.derivation_key().await?;
-        let successor_access = mint_derived(TokenKind::Access, &key, plaintext, "access");
-        let successor_refresh = mint_derived(TokenKind::Refresh, &key, plaintext, "refresh");
         match refresh_decision(token.expires_at, revoked, token.used_at, now) {
             RefreshDecision::Refuse => Err(invalid()),
             RefreshDecision::RevokeGrant => {
@@ -53,6 +50,7 @@ impl App {
                 Err(invalid())
             }
             RefreshDecision::Rotate => {
+                let (successor_access, successor_refresh) = self.successors(plaintext).await?;
                 let (response, rows) = self.token_pair(&grant, access, now, successor_access.clone(), successor_refresh.clone());
                 if self.store.rotate_refresh(&token.id, now, &rows).await? {
                     Ok(response)
@@ -61,8 +59,17 @@ impl App {
                     self.issued_successor(successor_access, successor_refresh).await
                 }
             }
-            RefreshDecision::ReturnSuccessor => self.issued_successor(successor_access, successor_refresh).await,
+            RefreshDecision::ReturnSuccessor => {
+                let (successor_access, successor_refresh) = self.successors(plaintext).await?;
+                self.issued_successor(successor_access, successor_refresh).await
+            }
         }
+    }
+
+    /// The successor pair of a refresh token: the same every time it is asked for.
+    async fn successors(&self, plaintext: &str) -> OAuthResult<(token::NewToken, token::NewToken)> {
+        let key = self.derivation_key().await?;
+        Ok((mint_derived(TokenKind::Access, key, plaintext, "access"), mint_derived(TokenKind::Refresh, key, plaintext, "refresh")))
     }
 
     /// The successor pair a rotation already stored, answered again with its remaining lifetime.
