@@ -129,6 +129,21 @@ impl Settings {
         self.public_url.starts_with("https://")
     }
 
+    /// The path the public URL adds to its origin (`/navis`), or `/`.
+    pub fn cookie_path(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// A cookie's name as set and read: `__Host-` prefixed when the public URL is https with no
+    /// path, so that no other host (a sibling subdomain) can plant or overwrite it.
+    pub fn cookie_name(&self, name: &str) -> String {
+        if self.secure_cookies() && self.cookie_path() == "/" { format!("__Host-{name}") } else { name.to_owned() }
+    }
+
     /// `scheme://host[:port]` of the public URL, for Origin checks.
     pub fn public_origin(&self) -> String {
         url::Url::parse(&self.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()

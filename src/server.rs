@@ -84,7 +84,9 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let stop = shutdown.clone();
     let final_app = app.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await?;
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await?;
         flusher.await.ok();
         final_app.flush_last_used().await.map_err(|e| anyhow::anyhow!("final last-used flush failed: {e}"))?;
         Ok(())

@@ -4,4 +4,5 @@ pub mod net;
 pub mod oauth;
 pub mod scope;
 pub mod secret;
+pub mod throttle;
 pub mod token;

@@ -40,9 +40,24 @@ pub fn is_loopback_redirect(uri: &str) -> bool {
     Url::parse(uri).is_ok_and(|u| u.scheme() == "http" && is_loopback(&u))
 }
 
+/// Single-word schemes of MCP clients people use, accepted although RFC 8252 §7.1 asks for
+/// reverse-domain names: refusing them would break those editors' sign-in.
+pub const KNOWN_APP_SCHEMES: [&str; 4] = ["cursor", "vscode", "vscode-insiders", "windsurf"];
+
+/// A private-use scheme in reverse-domain form (RFC 8252 §7.1: `com.example.app`), or a known
+/// client's own scheme. Anything else (`search-ms:`, `ms-msdt:`, `view-source:`, `jar:`,
+/// `mailto:`…) may hand the code, or control, to some other program on the user's machine.
+fn is_app_scheme(scheme: &str) -> bool {
+    let labels: Vec<&str> = scheme.split('.').collect();
+    let reverse_domain = labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+        && labels[0].bytes().all(|b| b.is_ascii_lowercase());
+    reverse_domain || KNOWN_APP_SCHEMES.contains(&scheme)
+}
+
 /// Registration policy for one redirect URI (RFC 6749 §3.1.2, RFC 8252, OAuth 2.1 §2.3.1):
-/// https anywhere; http only to loopback; private-use schemes (`cursor://…`) for native apps;
-/// never a fragment, userinfo, or a scheme that runs code or reads files.
+/// https anywhere; http only to loopback; a native app's private-use scheme in reverse-domain
+/// form; never a fragment or userinfo.
 pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     let url = Url::parse(uri).map_err(|_| format!("{uri} is not an absolute URI"))?;
     if url.fragment().is_some() {
@@ -60,12 +75,10 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
         }
         "http" if is_loopback(&url) => Ok(()),
         "http" => Err(format!("{uri}: plain http is only allowed for loopback addresses (localhost, 127.0.0.1, [::1])")),
-        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => {
-            Err(format!("{uri}: the {} scheme is not allowed", url.scheme()))
-        }
-        // Private-use schemes: RFC 8252 §7.1 wants reverse-domain names; accept any other non-web scheme that is clearly an app's.
-        scheme if scheme.len() >= 3 => Ok(()),
-        _ => Err(format!("{uri}: unsupported scheme")),
+        scheme if is_app_scheme(scheme) => Ok(()),
+        scheme => Err(format!(
+            "{uri}: the {scheme} scheme is not allowed; use https, http on a loopback address, or an app's own scheme in reverse-domain form (com.example.app:/callback)"
+        )),
     }
 }
 
@@ -159,6 +172,9 @@ mod tests {
             "http://localhost/cb",
             "http://[::1]:8080/cb",
             "cursor://anysphere.cursor-mcp/oauth/callback",
+            "vscode://vscode.github-authentication/did-authenticate",
+            "com.example.app:/oauth2redirect",
+            "io.github.some-app://callback",
         ] {
             assert!(check_redirect_uri(ok).is_ok(), "{ok}");
         }
@@ -169,6 +185,18 @@ mod tests {
             "https://good.example/cb#frag",
             "https://user@good.example/cb",
             "file:///etc/passwd",
+            "search-ms:query=x&crumb=location:\\\\evil.example\\share",
+            "ms-msdt:/id PCWDiagnostic",
+            "view-source:https://app.example/cb",
+            "jar:https://app.example/x.jar!/cb",
+            "mailto:victim@example.com",
+            "ftp://app.example/cb",
+            "wss://app.example/cb",
+            "about:blank",
+            "blob:https://app.example/uuid",
+            "vbscript:msgbox",
+            "com.:/cb",
+            "1com.example:/cb",
             "/relative",
             "not a uri",
         ] {

@@ -39,6 +39,7 @@ fn to_mcp_error(uri: &str, e: ServiceError) -> McpError {
         ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::Conflict(_) => {
             McpError::resource_not_found(format!("Resource not found: {uri}"), Some(json!({ "uri": uri })))
         }
+        e @ ServiceError::Busy => McpError::internal_error(e.to_string(), None),
         ServiceError::Store(e) => {
             tracing::error!(error = %e, "resource read failed on the store");
             McpError::internal_error("server error while reading the resource", None)

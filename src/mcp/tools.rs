@@ -198,6 +198,7 @@ fn shape<T: Serialize>(result: Result<T, ServiceError>) -> CallToolResult {
             Err(e) => error_result(format!("Navis could not encode the result: {e}")),
         },
         Err(ServiceError::NotFound(m) | ServiceError::Invalid(m) | ServiceError::Conflict(m)) => error_result(m),
+        Err(e @ ServiceError::Busy) => error_result(e.to_string()),
         Err(ServiceError::Store(e)) => {
             tracing::error!(error = %e, "tool failed on the store");
             error_result("Navis could not complete this request because of a server error. Nothing was changed; try again.".into())

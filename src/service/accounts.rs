@@ -1,49 +1,81 @@
 //! Email + password accounts (Argon2id) and browser sessions (cookie value stored as a digest).
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
+use std::{net::IpAddr, sync::Arc};
+
 use chrono::Duration;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use uuid::Uuid;
 
 use super::{App, ServiceError, ServiceResult, audit};
-use crate::core::secret::{digest, random_token};
+use crate::core::{
+    secret::{constant_time_eq, digest, random_token},
+    throttle,
+};
 use crate::store::{StoreError, User};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
-/// Failed sign-ins allowed per address within [`SIGN_IN_WINDOW`] before it is refused.
-pub const MAX_FAILED_SIGN_INS: usize = 5;
-pub const SIGN_IN_WINDOW: Duration = Duration::minutes(15);
 
 pub enum SignIn {
     Accepted(User),
     Refused,
-    Throttled { retry_after_minutes: i64 },
+    /// Too many recent failures for this address or account: try again after `wait`.
+    Throttled {
+        wait: Duration,
+    },
+    /// Every password-hashing slot is taken: try again in a moment.
+    Busy,
 }
 
-/// Recent failed sign-ins per address, in memory (each instance counts its own).
-#[derive(Debug, Default)]
-pub struct SignInThrottle(std::sync::Mutex<std::collections::HashMap<String, Vec<chrono::DateTime<chrono::Utc>>>>);
+/// Who is signing in, as far as the edge can tell.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignInContext<'a> {
+    /// The client's address (counted against [`throttle::ADDRESS_LIMIT`]); `None` in-process.
+    pub address: Option<IpAddr>,
+    /// The browser's device cookie, if it sent one.
+    pub device_cookie: Option<&'a str>,
+}
 
-impl SignInThrottle {
-    /// How long the address must still wait, if it has used up its failures in the window.
-    pub fn blocked(&self, key: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let recent: Vec<_> = map.get(key)?.iter().filter(|t| now - **t < SIGN_IN_WINDOW).copied().collect();
-        (recent.len() >= MAX_FAILED_SIGN_INS).then(|| recent.iter().min().map_or(SIGN_IN_WINDOW, |first| *first + SIGN_IN_WINDOW - now))
+/// Bounds the memory Argon2 takes (~19 MiB a hash): at most one hash per core runs at once,
+/// and at most [`HASH_QUEUE_PER_CORE`] per core wait; beyond that callers are told to come back.
+pub struct HashingSlots {
+    running: tokio::sync::Semaphore,
+    admitted: Arc<tokio::sync::Semaphore>,
+}
+
+pub const HASH_QUEUE_PER_CORE: usize = 8;
+
+/// The hashing slots are all taken.
+#[derive(Debug)]
+pub struct Busy;
+
+impl Default for HashingSlots {
+    fn default() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
+}
 
-    pub fn fail(&self, key: &str, now: chrono::DateTime<chrono::Utc>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, times| times.iter().any(|t| now - *t < SIGN_IN_WINDOW));
+impl HashingSlots {
+    pub fn new(cores: usize) -> Self {
+        let cores = cores.max(1);
+        Self {
+            running: tokio::sync::Semaphore::new(cores),
+            admitted: Arc::new(tokio::sync::Semaphore::new(cores * (1 + HASH_QUEUE_PER_CORE))),
         }
-        let times = map.entry(key.to_owned()).or_default();
-        times.retain(|t| now - *t < SIGN_IN_WINDOW);
-        times.push(now);
     }
 
-    pub fn clear(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    /// A place in the queue, or [`Busy`] at once when the queue is full.
+    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Busy> {
+        self.admitted.clone().try_acquire_owned().map_err(|_| Busy)
+    }
+
+    /// Runs `work` on the blocking pool once a core is free.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let _core = self.running.acquire().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
     }
 }
+
 pub const MAX_PASSWORD_LEN: usize = 1024;
 pub const SESSION_LIFETIME: Duration = Duration::days(14);
 
@@ -87,10 +119,10 @@ impl App {
         if password.len() > MAX_PASSWORD_LEN {
             return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
         }
+        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
         let password = password.to_owned();
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|_| ServiceError::Invalid("password hashing failed".into()))??;
+        let password_hash =
+            self.hashing.run(move || hash_password(&password)).await.ok_or(ServiceError::Invalid("password hashing failed".into()))??;
         let user = User { id: Uuid::now_v7(), email, password_hash, created_at: self.now() };
         match self.store.insert_user(&user).await {
             Ok(()) => Ok(user),
@@ -104,22 +136,29 @@ impl App {
         self.store.user_by_email(&email).await?.ok_or_else(|| ServiceError::NotFound(format!("No user with email {email}.")))
     }
 
-    /// Checks the password; on success returns the user. Failures are audited for the
-    /// account they targeted, take the same time whether or not the account exists, and after
-    /// [`MAX_FAILED_SIGN_INS`] in a window the address is refused for the rest of the window,
-    /// whether or not it has an account (so the refusal reveals nothing).
+    /// Checks the password; on success returns the user (the admin CLI's check: no throttle context).
     pub async fn verify_credentials(&self, email: &str, password: &str) -> ServiceResult<Option<User>> {
-        Ok(match self.sign_in(email, password).await? {
+        Ok(match self.sign_in(email, password, SignInContext::default()).await? {
             SignIn::Accepted(user) => Some(user),
-            SignIn::Refused | SignIn::Throttled { .. } => None,
+            SignIn::Refused | SignIn::Throttled { .. } | SignIn::Busy => None,
         })
     }
 
-    pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<SignIn> {
-        let key = email.trim().to_lowercase();
+    /// Signs in, throttled per client address and per account (`core::throttle`). The attempt is
+    /// counted before the password is checked and taken back when it succeeds. Failures are
+    /// audited for the account they targeted and take the same time whether or not it exists.
+    pub async fn sign_in(&self, email: &str, password: &str, context: SignInContext<'_>) -> ServiceResult<SignIn> {
+        let Ok(_queued) = self.hashing.admit() else { return Ok(SignIn::Busy) };
         let now = self.now();
-        if let Some(wait) = self.sign_in_throttle.blocked(&key, now) {
-            return Ok(SignIn::Throttled { retry_after_minutes: (wait.num_seconds() + 59) / 60 });
+        let address_key = context.address.map(throttle::address_key);
+        let account_key = throttle::account_key(email);
+        let trusted_device = match context.device_cookie {
+            Some(cookie) => self.device_cookie_valid(cookie, &account_key).await?,
+            None => false,
+        };
+        let keys: Vec<String> = address_key.iter().cloned().chain((!trusted_device).then(|| account_key.clone())).collect();
+        if let Some(wait) = self.store.reserve_sign_in(&keys, now).await? {
+            return Ok(SignIn::Throttled { wait });
         }
         let user = match normalize_email(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
@@ -127,22 +166,49 @@ impl App {
         };
         let hash = user.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
         let password = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+        let ok = self.hashing.run(move || verify_password(&password, &hash)).await.unwrap_or(false);
         match user {
             Some(user) if ok => {
-                self.sign_in_throttle.clear(&key);
+                self.store.settle_sign_in(&address_key.into_iter().collect::<Vec<_>>(), &[account_key]).await?;
                 Ok(SignIn::Accepted(user))
             }
             Some(user) => {
-                self.sign_in_throttle.fail(&key, now);
                 self.audit(user.id, audit::SIGN_IN_FAILED, "Failed sign-in: wrong password").await?;
                 Ok(SignIn::Refused)
             }
-            None => {
-                self.sign_in_throttle.fail(&key, now);
-                Ok(SignIn::Refused)
-            }
+            None => Ok(SignIn::Refused),
         }
+    }
+
+    /// The key device cookies are signed with, shared by every instance through the database.
+    async fn device_key(&self) -> ServiceResult<&[u8]> {
+        self.server_key(&self.device_key, "device-cookie").await
+    }
+
+    fn device_mac(key: &[u8], nonce: &str, account_key: &str) -> Option<Vec<u8>> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
+        mac.update(b"navis device cookie v1\0");
+        mac.update(nonce.as_bytes());
+        mac.update(b"\0");
+        mac.update(account_key.as_bytes());
+        Some(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// A device cookie for the browser that just signed in to `email`: while it holds it, that
+    /// account's failure delay does not apply to it (OWASP's device cookies).
+    pub async fn device_cookie(&self, email: &str) -> ServiceResult<String> {
+        use base64::Engine;
+        let nonce = random_token(16);
+        let mac = Self::device_mac(self.device_key().await?, &nonce, &throttle::account_key(email)).unwrap_or_default();
+        Ok(format!("{nonce}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)))
+    }
+
+    async fn device_cookie_valid(&self, cookie: &str, account_key: &str) -> ServiceResult<bool> {
+        use base64::Engine;
+        let Some((nonce, mac)) = cookie.split_once('.') else { return Ok(false) };
+        let Ok(mac) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mac) else { return Ok(false) };
+        let expected = Self::device_mac(self.device_key().await?, nonce, account_key).unwrap_or_default();
+        Ok(!expected.is_empty() && constant_time_eq(&expected, &mac))
     }
 
     /// Starts a browser session; returns the cookie value (only its digest is stored).

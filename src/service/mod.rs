@@ -24,10 +24,12 @@ pub struct App {
     pub last_used: Arc<keys::LastUsed<String>>,
     pub grant_last_used: Arc<keys::LastUsed<uuid::Uuid>>,
     pub client_metadata: Arc<oauth::client_metadata::ClientMetadataFetcher>,
-    pub sign_in_throttle: Arc<accounts::SignInThrottle>,
+    pub hashing: Arc<accounts::HashingSlots>,
     pub metrics: Arc<metrics::Metrics>,
     /// The key refresh successors are derived with (see `oauth::token::refresh`), cached.
     derivation_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// The key device cookies are signed with (see `accounts`), cached.
+    device_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl App {
@@ -39,14 +41,28 @@ impl App {
             last_used: Arc::default(),
             grant_last_used: Arc::default(),
             client_metadata: Arc::default(),
-            sign_in_throttle: Arc::default(),
+            hashing: Arc::default(),
             metrics: Arc::default(),
             derivation_key: Arc::default(),
+            device_key: Arc::default(),
         }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// A named server key shared by every instance through the database: created by the first
+    /// instance that asks, read once per process, then kept (it never changes).
+    async fn server_key<'a>(&'a self, cell: &'a tokio::sync::OnceCell<Vec<u8>>, name: &str) -> ServiceResult<&'a [u8]> {
+        let key = cell
+            .get_or_try_init(|| async {
+                let mut candidate = [0u8; 32];
+                crate::core::secret::fill_random(&mut candidate);
+                self.store.server_key(name, &candidate, self.now()).await
+            })
+            .await?;
+        Ok(key)
     }
 }
 
@@ -59,6 +75,9 @@ pub enum ServiceError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// Every password-hashing slot is taken; the caller should retry shortly (429).
+    #[error("The server is busy; try again in a few seconds.")]
+    Busy,
     #[error("internal error")]
     Store(#[from] StoreError),
 }

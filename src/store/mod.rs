@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::core::scope::Access;
+use crate::core::{scope::Access, throttle};
 
 pub mod postgres;
 pub mod sqlite;
@@ -319,6 +319,26 @@ pub trait Store: Send + Sync + 'static {
     async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>>;
     async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>>;
     async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()>;
-    /// Deletes browser sessions and authorization codes that expired before `before`; returns how many.
+    /// Deletes browser sessions and authorization codes that expired before `before`, and
+    /// sign-in failure counters that have run out; returns how many sessions and codes.
     async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    // Sign-in throttle (keys and rules in `core::throttle`; shared by every instance on the database)
+    /// Atomically, across instances: when no key must wait ([`throttle::wait`]), counts one
+    /// failure on every key and returns `None`; otherwise counts nothing and returns the longest wait.
+    async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>>;
+    /// After a successful sign-in: takes the reserved failure back on `refund`, forgets `clear`.
+    async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()>;
+}
+
+/// What a sign-in reservation writes: every counter after one more failure, or — when some key
+/// must wait — nothing, and the longest wait.
+fn reservation(
+    counters: Vec<(String, throttle::Failures)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, throttle::Failures)>, chrono::Duration> {
+    match counters.iter().filter_map(|(key, f)| throttle::wait(key, Some(*f), now)).max() {
+        Some(wait) => Err(wait),
+        None => Ok(counters.into_iter().map(|(key, f)| (key, throttle::count_failure(Some(f), now))).collect()),
+    }
 }

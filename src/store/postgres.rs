@@ -821,7 +821,62 @@ impl Store for PostgresStore {
     async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
         let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
+        let failures =
+            sqlx::query("DELETE FROM sign_in_failures WHERE last_failure < $1").bind(before - throttle::WINDOW).execute(&self.pool).await?;
+        tracing::debug!(counters = failures.rows_affected(), "expired sign-in failure counters purged");
         Ok(sessions.rows_affected() + codes.rows_affected())
+    }
+
+    async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        let mut tx = self.pool.begin().await?;
+        // The rows must exist to be locked; locking them (in key order, so two reservations
+        // never deadlock) makes every instance's reservations for a key queue one behind another.
+        sqlx::query(
+            "INSERT INTO sign_in_failures (key, failures, last_failure) SELECT k, 0, $2 FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&sorted)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query("SELECT key, failures, last_failure FROM sign_in_failures WHERE key = ANY($1) ORDER BY key FOR UPDATE")
+            .bind(&sorted)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut counters = Vec::with_capacity(rows.len());
+        for row in rows {
+            let count = u32::try_from(row.try_get::<i32, _>("failures")?).unwrap_or(0);
+            counters.push((row.try_get::<String, _>("key")?, throttle::Failures { count, last: row.try_get("last_failure")? }));
+        }
+        let next = match reservation(counters, now) {
+            Ok(next) => next,
+            Err(wait) => {
+                tx.rollback().await?;
+                return Ok(Some(wait));
+            }
+        };
+        for (key, next) in next {
+            sqlx::query("UPDATE sign_in_failures SET failures = $1, last_failure = $2 WHERE key = $3")
+                .bind(i32::try_from(next.count).unwrap_or(i32::MAX))
+                .bind(next.last)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = ANY($1) AND failures > 0")
+            .bind(refund)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = ANY($1)").bind(clear).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {

@@ -883,7 +883,62 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at < ?").bind(ts(before)).execute(&self.pool).await?;
         let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < ?").bind(ts(before)).execute(&self.pool).await?;
+        let failures = sqlx::query("DELETE FROM sign_in_failures WHERE last_failure < ?")
+            .bind(ts(before - throttle::WINDOW))
+            .execute(&self.pool)
+            .await?;
+        tracing::debug!(counters = failures.rows_affected(), "expired sign-in failure counters purged");
         Ok(sessions.rows_affected() + codes.rows_affected())
+    }
+
+    async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes SQLite's write lock, so concurrent reservations queue here and
+        // each sees the failures counted before it.
+        let mut counters = Vec::with_capacity(keys.len());
+        for key in keys {
+            sqlx::query("INSERT OR IGNORE INTO sign_in_failures (key, failures, last_failure) VALUES (?, 0, ?)")
+                .bind(key)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+            let row =
+                sqlx::query("SELECT failures, last_failure FROM sign_in_failures WHERE key = ?").bind(key).fetch_one(&mut *tx).await?;
+            let count = u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(0);
+            counters.push((key.clone(), throttle::Failures { count, last: get_ts(&row, "last_failure")? }));
+        }
+        let next = match reservation(counters, now) {
+            Ok(next) => next,
+            Err(wait) => {
+                tx.rollback().await?;
+                return Ok(Some(wait));
+            }
+        };
+        for (key, next) in next {
+            sqlx::query("UPDATE sign_in_failures SET failures = ?, last_failure = ? WHERE key = ?")
+                .bind(i64::from(next.count))
+                .bind(ts(next.last))
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for key in refund {
+            sqlx::query("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = ? AND failures > 0")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for key in clear {
+            sqlx::query("DELETE FROM sign_in_failures WHERE key = ?").bind(key).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {

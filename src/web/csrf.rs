@@ -1,15 +1,25 @@
-//! Cross-site request protection for every form: a double-submit token (cookie + hidden field,
-//! compared in constant time) and, when the browser sends them, Origin and Fetch-Metadata checks.
+//! Cross-site request protection for every form, and the cookies it rests on.
+//!
+//! Signed-in forms carry a token bound to the session: an HMAC of the session cookie, which the
+//! page's scripts cannot read (HttpOnly) and another site cannot compute. Anonymous forms
+//! (sign-in, sign-up) carry a double-submit token (cookie + hidden field). Both are compared in
+//! constant time, and the browser's Origin and Fetch-Metadata headers are checked when it sends them.
 use axum::http::{HeaderMap, header};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::config::Settings;
 use crate::core::secret::{constant_time_eq, random_token};
 
 pub const COOKIE: &str = "navis_csrf";
 pub const SESSION_COOKIE: &str = "navis_session";
+/// Marks a browser that has signed in to an account before (see `service::accounts`).
+pub const DEVICE_COOKIE: &str = "navis_device";
 
-/// The value of cookie `name` in the request, if any.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of cookie `name` (the bare name: the `__Host-` prefix is added when in use).
+pub fn cookie<'a>(settings: &Settings, headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let name = settings.cookie_name(name);
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -21,14 +31,35 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// A `Set-Cookie` value: `__Host-` prefixed on an https origin with no path, otherwise scoped
+/// to the public URL's path; always HttpOnly, Secure on https.
 pub fn set_cookie(settings: &Settings, name: &str, value: &str, max_age_secs: i64, same_site: &str) -> String {
     let secure = if settings.secure_cookies() { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}")
+    format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}",
+        name = settings.cookie_name(name),
+        path = settings.cookie_path()
+    )
 }
 
-/// The request's CSRF token, or a new one with the `Set-Cookie` that installs it.
+/// The form token bound to a session cookie.
+fn session_token(session: &str) -> String {
+    let mac = <Hmac<Sha256> as Mac>::new_from_slice(session.as_bytes())
+        .map(|mut mac| {
+            mac.update(b"navis csrf v1");
+            mac.finalize().into_bytes().to_vec()
+        })
+        .unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac)
+}
+
+/// The token for the forms on a page: bound to the session when there is one, otherwise a
+/// double-submit token with the `Set-Cookie` that installs it.
 pub fn token(settings: &Settings, headers: &HeaderMap) -> (String, Option<String>) {
-    match cookie(headers, COOKIE) {
+    if let Some(session) = cookie(settings, headers, SESSION_COOKIE) {
+        return (session_token(session), None);
+    }
+    match cookie(settings, headers, COOKIE) {
         Some(t) if t.len() >= 32 => (t.to_owned(), None),
         _ => {
             let t = random_token(32);
@@ -54,10 +85,14 @@ pub fn verify(settings: &Settings, headers: &HeaderMap, form_token: &str) -> boo
     {
         return false;
     }
-    match cookie(headers, COOKIE) {
-        Some(expected) => !form_token.is_empty() && constant_time_eq(expected.as_bytes(), form_token.as_bytes()),
-        None => false,
-    }
+    let expected = match cookie(settings, headers, SESSION_COOKIE) {
+        Some(session) => session_token(session),
+        None => match cookie(settings, headers, COOKIE) {
+            Some(t) => t.to_owned(),
+            None => return false,
+        },
+    };
+    !form_token.is_empty() && constant_time_eq(expected.as_bytes(), form_token.as_bytes())
 }
 
 #[cfg(test)]
@@ -83,7 +118,7 @@ mod tests {
     #[test]
     fn a_same_origin_post_with_the_matching_token_passes() {
         let h = headers(&[
-            ("cookie", "a=b; navis_csrf=0123456789abcdef0123456789abcdef0123456789a"),
+            ("cookie", "a=b; __Host-navis_csrf=0123456789abcdef0123456789abcdef0123456789a"),
             ("origin", "https://navis.example"),
             ("sec-fetch-site", "same-origin"),
         ]);
@@ -93,7 +128,7 @@ mod tests {
     #[test]
     fn cross_site_posts_and_mismatched_tokens_fail() {
         let s = settings();
-        let cookie = ("cookie", "navis_csrf=0123456789abcdef0123456789abcdef0123456789a");
+        let cookie = ("cookie", "__Host-navis_csrf=0123456789abcdef0123456789abcdef0123456789a");
         assert!(!verify(&s, &headers(&[cookie, ("origin", "https://evil.example")]), T));
         assert!(!verify(&s, &headers(&[cookie, ("sec-fetch-site", "cross-site")]), T));
         assert!(!verify(&s, &headers(&[cookie]), "other"));
@@ -103,5 +138,40 @@ mod tests {
         // `Origin: null` (a browser withholding the origin) leaves the decision to the token.
         assert!(verify(&s, &headers(&[cookie, ("origin", "null"), ("sec-fetch-site", "same-origin")]), T));
         assert!(!verify(&s, &headers(&[cookie, ("origin", "null")]), "forged"));
+    }
+
+    #[test]
+    fn with_a_session_only_the_session_bound_token_passes() {
+        let s = settings();
+        // A planted double-submit cookie and its matching field do not pass for a signed-in browser.
+        let planted = headers(&[(
+            "cookie",
+            "__Host-navis_session=s3cr3t-session-value; __Host-navis_csrf=0123456789abcdef0123456789abcdef0123456789a",
+        )]);
+        assert!(!verify(&s, &planted, T));
+        let (token, set) = token(&s, &planted);
+        assert!(set.is_none());
+        assert_ne!(token, T);
+        assert!(verify(&s, &planted, &token));
+        let other = headers(&[("cookie", "__Host-navis_session=another-session")]);
+        assert!(!verify(&s, &other, &token));
+    }
+
+    #[test]
+    fn cookies_use_the_host_prefix_on_https_origins_and_the_path_otherwise() {
+        let s = settings();
+        assert!(
+            set_cookie(&s, SESSION_COOKIE, "v", 60, "Lax")
+                .starts_with("__Host-navis_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure")
+        );
+        let prefixed =
+            Settings::resolve(&crate::config::SettingsArgs { public_url: Some("https://example.com/navis/".into()), ..Default::default() })
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(set_cookie(&prefixed, SESSION_COOKIE, "v", 60, "Lax").starts_with("navis_session=v; Path=/navis; "));
+        let plain =
+            Settings::resolve(&crate::config::SettingsArgs { public_url: Some("http://127.0.0.1:8080".into()), ..Default::default() })
+                .unwrap_or_else(|e| panic!("{e}"));
+        let set = set_cookie(&plain, SESSION_COOKIE, "v", 60, "Lax");
+        assert!(set.starts_with("navis_session=v; Path=/; ") && !set.contains("Secure"), "{set}");
     }
 }

@@ -18,6 +18,7 @@ use crate::mcp::edge::{self, MCP_PATHS, McpTransports, PRM_PREFIX};
 use crate::service::App;
 
 pub mod bearer;
+pub mod client_addr;
 pub mod csrf;
 pub mod html;
 pub mod oauth;

@@ -186,11 +186,8 @@ fn error_page(message: &str) -> Response {
     )
 }
 
-fn refused(e: AuthorizeError) -> Response {
-    match e {
-        AuthorizeError::Page(message) => error_page(&message),
-        AuthorizeError::Redirect(location) => Redirect::to(&location).into_response(),
-    }
+fn refused(AuthorizeError(message): AuthorizeError) -> Response {
+    error_page(&message)
 }
 
 fn hidden(name: &str, value: Option<&str>) -> String {

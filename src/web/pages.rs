@@ -10,14 +10,17 @@ use serde::Deserialize;
 
 use super::{
     AppState,
-    csrf::{self, SESSION_COOKIE},
+    client_addr::ClientAddr,
+    csrf::{self, DEVICE_COOKIE, SESSION_COOKIE},
     html::{error_box, esc, page},
 };
+use crate::config::Settings;
 use crate::core::scope::Access;
+use crate::core::throttle;
 use crate::mcp::edge::MCP_PATHS;
 use crate::service::{
     ServiceError,
-    accounts::{SESSION_LIFETIME, SignIn},
+    accounts::{SESSION_LIFETIME, SignIn, SignInContext},
     keys::expiry_from_date,
 };
 use crate::store::User;
@@ -32,7 +35,7 @@ pub(crate) fn with_cookies(mut response: Response, cookies: impl IntoIterator<It
 }
 
 pub(crate) async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Option<User> {
-    let cookie = csrf::cookie(headers, SESSION_COOKIE)?;
+    let cookie = csrf::cookie(&state.settings, headers, SESSION_COOKIE)?;
     state.app.session_user(cookie).await.ok().flatten()
 }
 
@@ -80,12 +83,34 @@ pub struct NextQuery {
     next: String,
 }
 
-/// Where to go after signing in: only a path on this server (no `//host`, no scheme), so the
-/// sign-in page cannot be used as an open redirector.
-fn safe_next(next: &str) -> &str {
-    let ok = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n', '\\']);
-    if ok { next } else { "/settings/connected-apps" }
+const HOME: &str = "/settings/connected-apps";
+
+/// Where to go after signing in: `next` resolved against the public URL, accepted only when
+/// the result is on the public URL's origin, and then only as its path and query. Any control
+/// character (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`) is refused.
+fn safe_next(settings: &Settings, next: &str) -> String {
+    let base = url::Url::parse(&format!("{}/", settings.public_url));
+    let resolved = base.as_ref().ok().filter(|_| next.starts_with('/') && !next.chars().any(char::is_control)).and_then(|base| {
+        let url = base.join(next).ok()?;
+        (url.origin() == base.origin()).then(|| match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        })
+    });
+    resolved.unwrap_or_else(|| HOME.to_owned())
 }
+
+/// 429 with `Retry-After`, on the sign-in page, saying when to try again.
+fn too_many(page: Response, wait_secs: i64) -> Response {
+    let mut page = page;
+    if let Ok(v) = HeaderValue::from_str(&wait_secs.max(1).to_string()) {
+        page.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    page
+}
+
+const BUSY: &str = "The server is busy; try again in a few seconds.";
+const BUSY_RETRY_SECS: i64 = 2;
 
 fn credentials_page(status: StatusCode, signup: bool, email: &str, error: Option<&str>, csrf_token: &str, next: &str) -> Response {
     let next_q: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
@@ -135,7 +160,7 @@ pub async fn signup_form(State(state): State<AppState>, headers: HeaderMap, Quer
         return signup_disabled();
     }
     let (token, set) = csrf::token(&state.settings, &headers);
-    with_cookies(credentials_page(StatusCode::OK, true, "", None, &token, safe_next(&q.next)), set)
+    with_cookies(credentials_page(StatusCode::OK, true, "", None, &token, &safe_next(&state.settings, &q.next)), set)
 }
 
 pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CredentialsForm>) -> Response {
@@ -145,52 +170,63 @@ pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form
     if !csrf::verify(&state.settings, &headers, &form.csrf) {
         return csrf_failure();
     }
+    let next = safe_next(&state.settings, &form.next);
     match state.app.create_user(&form.email, &form.password).await {
-        Ok(user) => start_session(&state, user.id, safe_next(&form.next)).await,
+        Ok(user) => start_session(&state, &user, &next).await,
         Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
-            credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf, safe_next(&form.next))
+            credentials_page(StatusCode::BAD_REQUEST, true, &form.email, Some(&m), &form.csrf, &next)
+        }
+        Err(ServiceError::Busy) => {
+            too_many(credentials_page(StatusCode::TOO_MANY_REQUESTS, true, &form.email, Some(BUSY), &form.csrf, &next), BUSY_RETRY_SECS)
         }
         Err(e) => internal_error(e),
     }
 }
 
-async fn start_session(state: &AppState, user_id: uuid::Uuid, next: &str) -> Response {
-    match state.app.start_session(user_id).await {
+/// Signs the browser in: a session cookie, and a device cookie that spares this browser the
+/// account's failure delay next time (see `core::throttle`).
+async fn start_session(state: &AppState, user: &User, next: &str) -> Response {
+    let device = match state.app.device_cookie(&user.email).await {
+        Ok(device) => device,
+        Err(e) => return internal_error(e),
+    };
+    match state.app.start_session(user.id).await {
         Ok(cookie) => {
-            let set = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), "Lax");
-            with_cookies(Redirect::to(next).into_response(), [set])
+            let session = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), "Lax");
+            let device = csrf::set_cookie(&state.settings, DEVICE_COOKIE, &device, DEVICE_LIFETIME_SECS, "Strict");
+            with_cookies(Redirect::to(next).into_response(), [session, device])
         }
         Err(e) => internal_error(e),
     }
 }
+
+const DEVICE_LIFETIME_SECS: i64 = 60 * 60 * 24 * 365;
 
 pub async fn signin_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
     let (token, set) = csrf::token(&state.settings, &headers);
-    with_cookies(credentials_page(StatusCode::OK, false, "", None, &token, safe_next(&q.next)), set)
+    with_cookies(credentials_page(StatusCode::OK, false, "", None, &token, &safe_next(&state.settings, &q.next)), set)
 }
 
-pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CredentialsForm>) -> Response {
+pub async fn signin(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<CredentialsForm>,
+) -> Response {
     if !csrf::verify(&state.settings, &headers, &form.csrf) {
         return csrf_failure();
     }
-    match state.app.sign_in(&form.email, &form.password).await {
-        Ok(SignIn::Accepted(user)) => start_session(&state, user.id, safe_next(&form.next)).await,
-        Ok(SignIn::Refused) => credentials_page(
-            StatusCode::UNAUTHORIZED,
-            false,
-            &form.email,
-            Some("Incorrect email or password."),
-            &form.csrf,
-            safe_next(&form.next),
+    let next = safe_next(&state.settings, &form.next);
+    let again = |status: StatusCode, message: &str| credentials_page(status, false, &form.email, Some(message), &form.csrf, &next);
+    let context = SignInContext { address, device_cookie: csrf::cookie(&state.settings, &headers, DEVICE_COOKIE) };
+    match state.app.sign_in(&form.email, &form.password, context).await {
+        Ok(SignIn::Accepted(user)) => start_session(&state, &user, &next).await,
+        Ok(SignIn::Refused) => again(StatusCode::UNAUTHORIZED, "Incorrect email or password."),
+        Ok(SignIn::Throttled { wait }) => too_many(
+            again(StatusCode::TOO_MANY_REQUESTS, &format!("Too many failed sign-ins. Try again in {}.", throttle::human_wait(wait))),
+            wait.num_seconds() + i64::from(wait.subsec_nanos() > 0),
         ),
-        Ok(SignIn::Throttled { retry_after_minutes }) => credentials_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            false,
-            &form.email,
-            Some(&format!("Too many failed attempts for this address. Try again in {retry_after_minutes} minute(s).")),
-            &form.csrf,
-            safe_next(&form.next),
-        ),
+        Ok(SignIn::Busy) => too_many(again(StatusCode::TOO_MANY_REQUESTS, BUSY), BUSY_RETRY_SECS),
         Err(e) => internal_error(e),
     }
 }
@@ -205,7 +241,7 @@ pub async fn signout(State(state): State<AppState>, headers: HeaderMap, Form(for
     if !csrf::verify(&state.settings, &headers, &form.csrf) {
         return csrf_failure();
     }
-    if let Some(cookie) = csrf::cookie(&headers, SESSION_COOKIE)
+    if let Some(cookie) = csrf::cookie(&state.settings, &headers, SESSION_COOKIE)
         && let Err(e) = state.app.end_session(cookie).await
     {
         return internal_error(e);
@@ -462,4 +498,43 @@ pub async fn icon() -> impl IntoResponse {
 
 pub async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], include_str!("assets/app.css"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(url: &str) -> Settings {
+        Settings::resolve(&crate::config::SettingsArgs { public_url: Some(url.into()), ..Default::default() }).unwrap()
+    }
+
+    #[test]
+    fn next_stays_on_the_public_origin() {
+        let s = settings("https://navis.example");
+        assert_eq!(safe_next(&s, "/oauth/authorize?client_id=x&state=a%20b"), "/oauth/authorize?client_id=x&state=a%20b");
+        assert_eq!(safe_next(&s, "/settings/connected-apps"), "/settings/connected-apps");
+        for evil in [
+            "",
+            "/\t/evil.example/x",
+            "/\u{1}/x",
+            "/\u{b}/x",
+            "/\u{7f}/x",
+            "/\r\n/x",
+            "//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example/",
+            "http://navis.example/",
+            "javascript:alert(1)",
+            "evil",
+            "/%09/evil.example",
+        ] {
+            let next = safe_next(&s, evil);
+            assert!(next == HOME || (next.starts_with('/') && !next.starts_with("//")), "{evil:?} → {next}");
+            assert!(HeaderValue::from_str(&next).is_ok(), "{evil:?} must make a valid Location");
+        }
+        assert_eq!(safe_next(&s, "/\t/evil.example/x"), HOME);
+        assert_eq!(safe_next(&s, "//evil.example"), HOME);
+        assert_eq!(safe_next(&s, "/\\evil.example"), HOME);
+    }
 }

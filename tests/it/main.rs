@@ -15,5 +15,6 @@ mod pages;
 mod protocol;
 mod robustness;
 mod sdk_clients;
+mod security;
 mod storage;
 mod workspace;

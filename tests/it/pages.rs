@@ -270,30 +270,3 @@ async fn the_connected_apps_page_works_in_a_real_browser() {
         std::fs::copy(&shot, keep).ok();
     }
 }
-
-#[tokio::test]
-async fn repeated_failed_sign_ins_are_throttled_for_any_address() {
-    let s = TestServer::start().await;
-    s.user("ada@example.com").await;
-    let b = browser();
-    let form = b.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&form);
-    let attempt = |email: &'static str, password: &'static str| {
-        b.post(s.url("/signin")).form(&[("email", email), ("password", password), ("csrf", &csrf)]).send()
-    };
-    for _ in 0..5 {
-        assert_eq!(attempt("ada@example.com", "wrong password").await.unwrap().status(), 401);
-        assert_eq!(attempt("nobody@example.com", "wrong password").await.unwrap().status(), 401);
-    }
-    // The sixth try is refused even with the right password; an address without an account is
-    // refused the same way, so the refusal tells nothing about who has an account.
-    let resp = attempt("ada@example.com", "correct horse battery").await.unwrap();
-    assert_eq!(resp.status(), 429);
-    assert!(resp.text().await.unwrap().contains("Try again in 15 minute(s)"));
-    assert_eq!(attempt("nobody@example.com", "wrong password").await.unwrap().status(), 429);
-    // Other addresses are not affected; after the window the right password works again.
-    s.user("bob@example.com").await;
-    assert_eq!(attempt("bob@example.com", "correct horse battery").await.unwrap().status(), 303);
-    s.clock.advance(chrono::Duration::minutes(16));
-    assert_eq!(attempt("ada@example.com", "correct horse battery").await.unwrap().status(), 303);
-}

@@ -31,6 +31,8 @@ pub struct AuthorizationParams {
 pub struct ValidAuthorization {
     pub client: OAuthClient,
     pub redirect_uri: String,
+    /// Whether the request named the redirect URI (then the code exchange must name it too).
+    pub redirect_uri_sent: bool,
     pub state: Option<String>,
     pub code_challenge: String,
     /// The most the client asked for (after narrowing unknown scopes away).
@@ -40,13 +42,12 @@ pub struct ValidAuthorization {
     pub loopback_only: bool,
 }
 
-/// Why a request was refused. Errors about the client or its redirect URI are shown on a
-/// page: redirecting them would make this server an open redirector (RFC 6749 §4.1.2.1).
+/// Why a request was refused, for the error page. Refusals are never redirected to the client,
+/// even to a registered redirect URI: registration is open, so anyone can register a phishing
+/// page, and a redirect the user never agreed to would make Navis an open redirector
+/// (RFC 9700 §4.11.2). Only a decision the user made on the consent page goes back to the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthorizeError {
-    Page(String),
-    Redirect(String),
-}
+pub struct AuthorizeError(pub String);
 
 impl App {
     pub async fn validate_authorization(&self, p: &AuthorizationParams) -> Result<ValidAuthorization, AuthorizeError> {
@@ -54,34 +55,28 @@ impl App {
             .client_id
             .as_deref()
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| AuthorizeError::Page("The request names no client (client_id is missing).".into()))?;
+            .ok_or_else(|| AuthorizeError("The request names no client (client_id is missing).".into()))?;
         let client = match self.resolve_client(client_id).await {
             Ok(Some(c)) => c,
             Ok(None) => {
-                return Err(AuthorizeError::Page(
+                return Err(AuthorizeError(
                     "This app is not registered with Navis (unknown client_id). Ask the app to connect again.".into(),
                 ));
             }
             Err(e) if e.error == "invalid_client" => {
-                return Err(AuthorizeError::Page(format!("This app's client metadata document cannot be used: {}.", e.description)));
+                return Err(AuthorizeError(format!("This app's client metadata document cannot be used: {}.", e.description)));
             }
-            Err(_) => return Err(AuthorizeError::Page("The server could not check this request; try again.".into())),
+            Err(_) => return Err(AuthorizeError("The server could not check this request; try again.".into())),
         };
         let redirect_uri = match p.redirect_uri.as_deref() {
             Some(uri) => client.redirect_uris.iter().any(|r| redirect_matches(r, uri)).then(|| uri.to_owned()).ok_or_else(|| {
-                AuthorizeError::Page("The redirect URI does not match any this app registered, so Navis will not send you there.".into())
+                AuthorizeError("The redirect URI does not match any this app registered, so Navis will not send you there.".into())
             })?,
             None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-            None => return Err(AuthorizeError::Page("The request names no redirect URI and the app registered several.".into())),
+            None => return Err(AuthorizeError("The request names no redirect URI and the app registered several.".into())),
         };
-        // From here on, errors go back to the client's (verified) redirect URI.
         let fail = |error: &str, description: &str| {
-            let mut params = vec![("error", error), ("error_description", description)];
-            if let Some(state) = p.state.as_deref() {
-                params.push(("state", state));
-            }
-            params.push(("iss", &self.issuer));
-            AuthorizeError::Redirect(with_params(&redirect_uri, &params))
+            AuthorizeError(format!("{} sent a request Navis cannot accept ({error}): {description}", client.name))
         };
         if p.response_type.as_deref() != Some("code") {
             return Err(fail("unsupported_response_type", "Only response_type=code is supported."));
@@ -104,12 +99,14 @@ impl App {
             },
         };
         // Unknown scopes (offline_access, openid, …) are narrowed away, never fatal; asking for
-        // nothing Navis knows means asking for everything, which the user may narrow to Read.
-        let requested = p.scope.as_deref().and_then(Access::from_scope_list).unwrap_or(Access::Write);
+        // nothing Navis knows means asking for the least: Read (a client steps up to Write by
+        // authorizing again after a 403 `insufficient_scope`).
+        let requested = p.scope.as_deref().and_then(Access::from_scope_list).unwrap_or(Access::Read);
         Ok(ValidAuthorization {
             loopback_only: client.redirect_uris.iter().all(|r| is_loopback_redirect(r)),
             client,
             redirect_uri,
+            redirect_uri_sent: p.redirect_uri.is_some(),
             state: p.state.clone(),
             code_challenge: challenge.to_owned(),
             requested,
@@ -138,7 +135,8 @@ impl App {
             id: code.id.clone(),
             digest: digest(&code.plaintext).to_vec(),
             grant_id: grant.id,
-            redirect_uri: v.redirect_uri.clone(),
+            // Empty when the request named none: the exchange may then omit it (OAuth 2.1 §4.1.3).
+            redirect_uri: if v.redirect_uri_sent { v.redirect_uri.clone() } else { String::new() },
             code_challenge: v.code_challenge.clone(),
             expires_at: now + CODE_LIFETIME,
             used_at: None,

@@ -103,17 +103,8 @@ impl App {
     }
 
     /// The key refresh successors are derived with, shared by every instance through the database.
-    /// Read from the database once per process, then kept: it never changes.
     async fn derivation_key(&self) -> ServiceResult<&[u8]> {
-        let key = self
-            .derivation_key
-            .get_or_try_init(|| async {
-                let mut candidate = [0u8; 32];
-                crate::core::secret::fill_random(&mut candidate);
-                self.store.server_key("refresh-derivation", &candidate, self.now()).await
-            })
-            .await?;
-        Ok(key)
+        self.server_key(&self.derivation_key, "refresh-derivation").await
     }
 
     /// Authenticates a client at the token, revocation and introspection endpoints.

@@ -32,10 +32,17 @@ impl App {
         if code.expires_at <= now || grant.revoked_at.is_some() {
             return Err(invalid());
         }
-        if let Some(uri) = req.redirect_uri.as_deref()
-            && uri != code.redirect_uri
-        {
-            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
+        // OAuth 2.1 §4.1.3: when the authorization request named a redirect URI, the exchange
+        // must send the same one; when it named none, one sent here must be the grant's.
+        let expected = if code.redirect_uri.is_empty() { None } else { Some(code.redirect_uri.as_str()) };
+        match (expected, req.redirect_uri.as_deref()) {
+            (Some(expected), Some(sent)) if sent == expected => {}
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_grant("redirect_uri is required: the authorization request carried one."));
+            }
+            (None, None) => {}
+            (None, Some(sent)) if sent == grant.redirect_uri => {}
+            _ => return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request.")),
         }
         let verifier = req.code_verifier.as_deref().ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)."))?;
         if !pkce_s256_matches(verifier, &code.code_challenge) {
