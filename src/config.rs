@@ -11,7 +11,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, conformance_fixtures
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_fast_path, conformance_fixtures
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -41,6 +41,9 @@ pub struct SettingsArgs {
     /// Give MCP clients that initialize a session (true), or serve every request on its own with JSON responses (false: no server state, any instance can answer) [default: true]
     #[arg(long, global = true, env = "NAVIS_MCP_SESSIONS", value_name = "BOOL")]
     pub mcp_sessions: Option<bool>,
+    /// Answer plain sessionless `ping`, `tools/list` and `tools/call` requests directly instead of through an rmcp service per request (true|false; the answers are the same, false only costs speed) [default: true]
+    #[arg(long, global = true, env = "NAVIS_MCP_FAST_PATH", value_name = "BOOL")]
+    pub mcp_fast_path: Option<bool>,
     /// Add the MCP conformance suite's test tools, resources and prompts (for running the official suite; never in production) [default: false]
     #[arg(long, global = true, env = "NAVIS_CONFORMANCE_FIXTURES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub conformance_fixtures: Option<bool>,
@@ -58,6 +61,7 @@ struct FileSettings {
     last_used_flush_secs: Option<u64>,
     allowed_origins: Option<Vec<String>>,
     mcp_sessions: Option<bool>,
+    mcp_fast_path: Option<bool>,
     conformance_fixtures: Option<bool>,
 }
 
@@ -74,6 +78,7 @@ pub struct Settings {
     /// Extra browser origins (normalised `scheme://host[:port]`) allowed on the MCP endpoint.
     pub allowed_origins: Vec<String>,
     pub mcp_sessions: bool,
+    pub mcp_fast_path: bool,
     pub conformance_fixtures: bool,
 }
 
@@ -120,6 +125,7 @@ impl Settings {
                 })
                 .collect::<anyhow::Result<_>>()?,
             mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
+            mcp_fast_path: args.mcp_fast_path.or(file.mcp_fast_path).unwrap_or(true),
             conformance_fixtures: args.conformance_fixtures.or(file.conformance_fixtures).unwrap_or(false),
         })
     }

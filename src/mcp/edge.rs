@@ -37,6 +37,8 @@ pub struct McpTransports {
     session_manager: Arc<LocalSessionManager>,
     sessionless: StreamableHttpService<NavisMcp, NeverSessionManager>,
     sessions_enabled: bool,
+    /// Host names a loopback server answers to (DNS-rebinding protection); `None` on a public server.
+    allowed_hosts: Option<Vec<String>>,
     /// Which user a session belongs to: the first principal that used it. Another user's
     /// token on the same session id gets 404, as if the session did not exist.
     owners: Mutex<HashMap<String, Uuid>>,
@@ -51,12 +53,14 @@ impl McpTransports {
             StreamableHttpServerConfig::default().with_max_request_body_bytes(settings.max_body_bytes).with_cancellation_token(shutdown);
         // DNS-rebinding protection: a server on loopback answers only to local host names (and
         // its public host, for a reverse proxy in front); a public server checks Origin instead.
-        let base = if settings.loopback_only() {
+        let allowed_hosts = settings.loopback_only().then(|| {
             let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
             hosts.extend(settings.public_host());
-            base.with_allowed_hosts(hosts)
-        } else {
-            base.disable_allowed_hosts()
+            hosts
+        });
+        let base = match &allowed_hosts {
+            Some(hosts) => base.with_allowed_hosts(hosts.clone()),
+            None => base.disable_allowed_hosts(),
         };
         let fixtures = settings.conformance_fixtures;
         let factory_app = app.clone();
@@ -68,7 +72,29 @@ impl McpTransports {
             Arc::new(NeverSessionManager::default()),
             base.with_legacy_session_mode(false).with_json_response(true),
         );
-        Self { with_sessions, session_manager, sessionless, sessions_enabled: settings.mcp_sessions, owners: Mutex::new(HashMap::new()) }
+        Self {
+            with_sessions,
+            session_manager,
+            sessionless,
+            sessions_enabled: settings.mcp_sessions,
+            allowed_hosts,
+            owners: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn sessions_enabled(&self) -> bool {
+        self.sessions_enabled
+    }
+
+    /// Whether the request's Host is one this server answers to (any, on a public server).
+    pub fn host_allowed(&self, headers: &axum::http::HeaderMap) -> bool {
+        let Some(allowed) = &self.allowed_hosts else { return true };
+        let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        };
+        allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
     }
 
     fn owner(&self, session: &str) -> Option<Uuid> {
@@ -211,6 +237,9 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
             return jsonrpc_error(StatusCode::PAYLOAD_TOO_LARGE, -32600, &format!("Request body too large: the limit is {limit} bytes."));
         }
     };
+    if let Some(response) = super::fast::try_answer(state, &parts, &bytes, metadata_url).await {
+        return response;
+    }
     let peek: Option<Peek> = serde_json::from_slice(&bytes).ok();
     let method = peek.as_ref().and_then(|p| p.method.as_deref());
     let is_initialize = method == Some("initialize");

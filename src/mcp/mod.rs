@@ -1,6 +1,7 @@
 #![allow(deprecated)] // logging/setLevel: deprecated by the 2026 revision, still what 2025 clients use
 //! The MCP server: rmcp speaks the protocol; Navis adds the Principal, scope checks and the workspace.
 pub mod edge;
+pub mod fast;
 pub mod fixtures;
 pub mod prompts;
 pub mod resources;

@@ -23,6 +23,8 @@ pub struct Metrics {
     /// Tool name → [succeeded, failed]. Only names of tools that exist get here.
     tool_calls: Mutex<BTreeMap<String, [u64; 2]>>,
     tokens: [AtomicU64; 3],
+    /// MCP requests answered by the sessionless fast path (the rest went through rmcp).
+    fast_path: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -33,6 +35,7 @@ impl Default for Metrics {
             forbidden: AtomicU64::new(0),
             tool_calls: Mutex::new(BTreeMap::new()),
             tokens: Default::default(),
+            fast_path: AtomicU64::new(0),
         }
     }
 }
@@ -69,6 +72,10 @@ impl Metrics {
         }
     }
 
+    pub fn fast_path(&self) {
+        self.fast_path.fetch_add(1, Relaxed);
+    }
+
     pub fn token(&self, grant: Option<&str>) {
         let i = match grant {
             Some("authorization_code") => 0,
@@ -99,6 +106,8 @@ impl Metrics {
         for (label, n) in TOKEN_LABELS.iter().zip(&self.tokens) {
             out.push_str(&format!("navis_oauth_token_requests_total{{grant=\"{label}\"}} {}\n", n.load(Relaxed)));
         }
+        out.push_str("# HELP navis_mcp_fast_path_total MCP requests answered without building an rmcp service.\n# TYPE navis_mcp_fast_path_total counter\n");
+        out.push_str(&format!("navis_mcp_fast_path_total {}\n", self.fast_path.load(Relaxed)));
         out
     }
 }

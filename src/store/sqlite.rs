@@ -13,6 +13,46 @@ use super::*;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The hot path's reads (credentials, task pages), on the caller's thread.
+    readers: Readers,
+}
+
+/// SQLite connections for reads on the calling thread, with their prepared statements cached.
+/// sqlx runs each SQLite connection on a thread of its own and hands every query and row across,
+/// which on a busy core costs more than the query itself; these indexed reads take microseconds,
+/// so they run inline (as the plain rmcp peer's do). Writes stay on sqlx's pool. WAL mode lets
+/// these readers and the writer work at once.
+struct Readers {
+    path: String,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// Idle reader connections kept; more may be open at once under load, and are closed after use.
+const IDLE_READERS: usize = 8;
+
+impl Readers {
+    fn open(&self) -> StoreResult<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(&self.path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one).
+    fn read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = read(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
 }
 
 impl SqliteStore {
@@ -33,7 +73,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(256);
         let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
     }
 }
 
@@ -50,40 +90,79 @@ fn opt_date(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.format("%Y-%m-%d").to_string())
 }
 
-fn get_str(row: &SqliteRow, col: &str) -> StoreResult<String> {
-    Ok(row.try_get::<String, _>(col)?)
+/// Column access shared by sqlx's rows and rusqlite's, so that one mapping serves both.
+trait Cols {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn blob(&self, col: &str) -> StoreResult<Vec<u8>>;
+    fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>>;
 }
 
-fn get_uuid(row: &SqliteRow, col: &str) -> StoreResult<Uuid> {
-    let s = get_str(row, col)?;
-    Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
+impl Cols for SqliteRow {
+    fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.try_get::<Option<Vec<u8>>, _>(col)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.try_get::<String, _>(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
+    }
+    fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get::<Vec<u8>, _>(col)?)
+    }
 }
 
-fn get_opt_uuid(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
-    row.try_get::<Option<String>, _>(col)?
-        .map(|s| Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid"))))
-        .transpose()
+impl Cols for rusqlite::Row<'_> {
+    fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.get::<_, Option<Vec<u8>>>(col)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.get::<_, String>(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.get::<_, Option<String>>(col)?)
+    }
+    fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.get::<_, Vec<u8>>(col)?)
+    }
+}
+
+fn get_str(row: &impl Cols, col: &str) -> StoreResult<String> {
+    row.text(col)
+}
+
+fn parse_uuid(col: &str, s: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
+}
+
+fn get_uuid(row: &impl Cols, col: &str) -> StoreResult<Uuid> {
+    parse_uuid(col, &row.text(col)?)
+}
+
+fn get_opt_uuid(row: &impl Cols, col: &str) -> StoreResult<Option<Uuid>> {
+    row.opt_text(col)?.map(|s| parse_uuid(col, &s)).transpose()
 }
 
 fn parse_ts(col: &str, s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| StoreError::Corrupt(format!("{col}: not a timestamp")))
 }
 
-fn get_ts(row: &SqliteRow, col: &str) -> StoreResult<DateTime<Utc>> {
-    parse_ts(col, &get_str(row, col)?)
+fn get_ts(row: &impl Cols, col: &str) -> StoreResult<DateTime<Utc>> {
+    parse_ts(col, &row.text(col)?)
 }
 
-fn get_opt_ts(row: &SqliteRow, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    row.try_get::<Option<String>, _>(col)?.map(|s| parse_ts(col, &s)).transpose()
+fn get_opt_ts(row: &impl Cols, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    row.opt_text(col)?.map(|s| parse_ts(col, &s)).transpose()
 }
 
-fn get_opt_date(row: &SqliteRow, col: &str) -> StoreResult<Option<NaiveDate>> {
-    row.try_get::<Option<String>, _>(col)?
+fn get_opt_date(row: &impl Cols, col: &str) -> StoreResult<Option<NaiveDate>> {
+    row.opt_text(col)?
         .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("{col}: not a date"))))
         .transpose()
 }
 
-fn user_from(row: &SqliteRow) -> StoreResult<User> {
+fn user_from(row: &impl Cols) -> StoreResult<User> {
     Ok(User {
         id: get_uuid(row, "id")?,
         email: get_str(row, "email")?,
@@ -92,14 +171,14 @@ fn user_from(row: &SqliteRow) -> StoreResult<User> {
     })
 }
 
-fn api_key_from(row: &SqliteRow) -> StoreResult<ApiKey> {
+fn api_key_from(row: &impl Cols) -> StoreResult<ApiKey> {
     let scope = get_str(row, "scope")?;
     Ok(ApiKey {
         id: get_str(row, "id")?,
         user_id: get_uuid(row, "user_id")?,
         name: get_str(row, "name")?,
         access: Access::parse(&scope).ok_or_else(|| StoreError::Corrupt("scope".into()))?,
-        digest: row.try_get("digest")?,
+        digest: row.blob("digest")?,
         created_at: get_ts(row, "created_at")?,
         expires_at: get_opt_ts(row, "expires_at")?,
         revoked_at: get_opt_ts(row, "revoked_at")?,
@@ -107,7 +186,7 @@ fn api_key_from(row: &SqliteRow) -> StoreResult<ApiKey> {
     })
 }
 
-fn project_from(row: &SqliteRow) -> StoreResult<Project> {
+fn project_from(row: &impl Cols) -> StoreResult<Project> {
     Ok(Project {
         id: get_uuid(row, "id")?,
         user_id: get_uuid(row, "user_id")?,
@@ -121,8 +200,8 @@ fn project_from(row: &SqliteRow) -> StoreResult<Project> {
     })
 }
 
-fn task_from(row: &SqliteRow) -> StoreResult<Task> {
-    let tags: String = row.try_get("tags")?;
+fn task_from(row: &impl Cols) -> StoreResult<Task> {
+    let tags = row.text("tags")?;
     Ok(Task {
         id: get_uuid(row, "id")?,
         user_id: get_uuid(row, "user_id")?,
@@ -132,7 +211,7 @@ fn task_from(row: &SqliteRow) -> StoreResult<Task> {
         status: get_str(row, "status")?,
         priority: get_str(row, "priority")?,
         due_date: get_opt_date(row, "due_date")?,
-        assignee: row.try_get("assignee")?,
+        assignee: row.opt_text("assignee")?,
         completed_at: get_opt_ts(row, "completed_at")?,
         tags: serde_json::from_str(&tags).map_err(|_| StoreError::Corrupt("tags".into()))?,
         created_at: get_ts(row, "created_at")?,
@@ -140,14 +219,14 @@ fn task_from(row: &SqliteRow) -> StoreResult<Task> {
     })
 }
 
-fn access_from(row: &SqliteRow, col: &str) -> StoreResult<Access> {
+fn access_from(row: &impl Cols, col: &str) -> StoreResult<Access> {
     Access::parse(&get_str(row, col)?).ok_or_else(|| StoreError::Corrupt(col.into()))
 }
 
-fn client_from(row: &SqliteRow) -> StoreResult<OAuthClient> {
+fn client_from(row: &impl Cols) -> StoreResult<OAuthClient> {
     Ok(OAuthClient {
         id: get_str(row, "id")?,
-        secret_digest: row.try_get("secret_digest")?,
+        secret_digest: row.opt_blob("secret_digest")?,
         name: get_str(row, "name")?,
         redirect_uris: serde_json::from_str(&get_str(row, "redirect_uris")?).map_err(|_| StoreError::Corrupt("redirect_uris".into()))?,
         token_endpoint_auth_method: get_str(row, "token_endpoint_auth_method")?,
@@ -160,7 +239,7 @@ fn client_from(row: &SqliteRow) -> StoreResult<OAuthClient> {
 const GRANT_COLUMNS: &str = "g.id AS g_id, g.user_id AS g_user_id, g.client_id AS g_client_id, g.scope AS g_scope, g.resource AS g_resource, \
     g.redirect_uri AS g_redirect_uri, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, g.last_used_at AS g_last_used_at";
 
-fn grant_from(row: &SqliteRow) -> StoreResult<Grant> {
+fn grant_from(row: &impl Cols) -> StoreResult<Grant> {
     Ok(Grant {
         id: get_uuid(row, "g_id")?,
         user_id: get_uuid(row, "g_user_id")?,
@@ -174,7 +253,7 @@ fn grant_from(row: &SqliteRow) -> StoreResult<Grant> {
     })
 }
 
-fn oauth_token_from(row: &SqliteRow) -> StoreResult<OAuthToken> {
+fn oauth_token_from(row: &impl Cols) -> StoreResult<OAuthToken> {
     Ok(OAuthToken {
         id: get_str(row, "id")?,
         kind: match get_str(row, "kind")?.as_str() {
@@ -183,7 +262,7 @@ fn oauth_token_from(row: &SqliteRow) -> StoreResult<OAuthToken> {
             _ => return Err(StoreError::Corrupt("kind".into())),
         },
         grant_id: get_uuid(row, "grant_id")?,
-        digest: row.try_get("digest")?,
+        digest: row.blob("digest")?,
         access: access_from(row, "scope")?,
         created_at: get_ts(row, "created_at")?,
         expires_at: get_ts(row, "expires_at")?,
@@ -210,10 +289,6 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E,
 }
 
 /// A task row as a JSON object whose keys are `Task`'s fields.
-const TASK_JSON: &str = "'id', id, 'user_id', user_id, 'project_id', project_id, 'title', title, 'description', description, \
-    'status', status, 'priority', priority, 'due_date', due_date, 'assignee', assignee, 'completed_at', completed_at, \
-    'tags', json(tags), 'created_at', created_at, 'updated_at', updated_at";
-
 const TASK_COLUMNS: &str =
     "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
 
@@ -300,7 +375,11 @@ impl Store for SqliteStore {
     }
 
     async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
-        sqlx::query("SELECT * FROM api_keys WHERE id = ?").bind(id).fetch_optional(&self.pool).await?.as_ref().map(api_key_from).transpose()
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT * FROM api_keys WHERE id = ?")?;
+            let mut rows = stmt.query([id])?;
+            rows.next()?.map(|row| api_key_from(row)).transpose()
+        })
     }
 
     async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>> {
@@ -496,67 +575,65 @@ impl Store for SqliteStore {
     }
 
     async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>> {
-        sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(task_from)
-            .transpose()
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))?;
+            let mut rows = stmt.query([id.to_string(), user_id.to_string()])?;
+            rows.next()?.map(|row| task_from(row)).transpose()
+        })
     }
 
     async fn list_tasks(&self, user_id: Uuid, f: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>> {
-        // The page comes back as one JSON array in one row: sqlx hands SQLite rows over from its
-        // worker thread one message at a time, which on a busy core costs more than the query.
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT json_group_array(json_object({TASK_JSON})) AS page FROM (SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "
-        ));
-        q.push_bind(user_id.to_string());
+        use rusqlite::types::Value;
+        let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ?");
+        let mut args: Vec<Value> = vec![Value::Text(user_id.to_string())];
+        let mut and = |clause: &str, values: Vec<Value>| {
+            sql.push_str(clause);
+            args.extend(values);
+        };
         if let Some(p) = f.project_id {
-            q.push(" AND project_id = ").push_bind(p.to_string());
+            and(" AND project_id = ?", vec![Value::Text(p.to_string())]);
         }
         if !f.statuses.is_empty() {
-            q.push(" AND status IN (");
-            let mut sep = q.separated(", ");
-            for s in &f.statuses {
-                sep.push_bind(s.clone());
-            }
-            q.push(")");
+            let marks = vec!["?"; f.statuses.len()].join(", ");
+            and(&format!(" AND status IN ({marks})"), f.statuses.iter().map(|s| Value::Text(s.clone())).collect());
         } else if !f.include_done {
-            q.push(" AND status <> 'done'");
+            and(" AND status <> 'done'", vec![]);
         }
         if let Some(p) = &f.priority {
-            q.push(" AND priority = ").push_bind(p.clone());
+            and(" AND priority = ?", vec![Value::Text(p.clone())]);
         }
         if let Some(d) = f.due_from {
-            q.push(" AND due_date >= ").push_bind(d.format("%Y-%m-%d").to_string());
+            and(" AND due_date >= ?", vec![Value::Text(d.format("%Y-%m-%d").to_string())]);
         }
         if let Some(d) = f.due_to {
-            q.push(" AND due_date <= ").push_bind(d.format("%Y-%m-%d").to_string());
+            and(" AND due_date <= ?", vec![Value::Text(d.format("%Y-%m-%d").to_string())]);
         }
         if let Some(tag) = &f.tag {
-            q.push(" AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ").push_bind(tag.clone()).push(")");
+            and(" AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?)", vec![Value::Text(tag.clone())]);
         }
         if let Some(a) = &f.assignee {
-            q.push(" AND assignee = ").push_bind(a.clone());
+            and(" AND assignee = ?", vec![Value::Text(a.clone())]);
         }
         if let Some(text) = &f.text {
             let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            q.push(" AND (title LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR description LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
+            and(
+                " AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
+                vec![Value::Text(pattern.clone()), Value::Text(pattern)],
+            );
         }
         if let Some(after) = after {
-            q.push(" AND id < ").push_bind(after.to_string());
+            and(" AND id < ?", vec![Value::Text(after.to_string())]);
         }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1).push(")");
-        let json: String = q.build().fetch_one(&self.pool).await?.try_get("page")?;
-        let mut items: Vec<Task> = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("task page: {e}")))?;
-        // SQLite keeps the subquery's order in practice; the page's contract should not rest on that.
-        items.sort_unstable_by_key(|t| std::cmp::Reverse(t.id));
+        and(" ORDER BY id DESC LIMIT ?", vec![Value::Integer(i64::from(limit) + 1)]);
+        let items = self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+            let mut items = Vec::with_capacity(limit as usize + 1);
+            while let Some(row) = rows.next()? {
+                items.push(task_from(row)?);
+            }
+            Ok(items)
+        })?;
         Ok(page(items, limit, |t| t.id))
     }
 
@@ -776,7 +853,7 @@ impl Store for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let code = AuthCode {
             id: get_str(&row, "id")?,
-            digest: row.try_get("digest")?,
+            digest: row.blob("digest")?,
             grant_id: get_uuid(&row, "grant_id")?,
             redirect_uri: get_str(&row, "redirect_uri")?,
             code_challenge: get_str(&row, "code_challenge")?,
@@ -805,13 +882,13 @@ impl Store for SqliteStore {
     }
 
     async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
-        let row = sqlx::query(&format!(
-            "SELECT t.*, {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(|r| Ok((oauth_token_from(r)?, grant_from(r)?))).transpose()
+        self.readers.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT t.*, {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?"
+            ))?;
+            let mut rows = stmt.query([id])?;
+            rows.next()?.map(|r| Ok((oauth_token_from(r)?, grant_from(r)?))).transpose()
+        })
     }
 
     async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool> {

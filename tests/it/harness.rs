@@ -30,6 +30,7 @@ pub struct Options {
     pub allow_signup: Option<bool>,
     pub conformance_fixtures: bool,
     pub mcp_sessions: Option<bool>,
+    pub mcp_fast_path: Option<bool>,
     pub allowed_origins: Option<Vec<String>>,
     /// Share another server's database (to run several instances as one).
     pub database_url: Option<String>,
@@ -87,6 +88,7 @@ impl TestServer {
             allow_signup: options.allow_signup,
             conformance_fixtures: Some(options.conformance_fixtures),
             mcp_sessions: options.mcp_sessions,
+            mcp_fast_path: options.mcp_fast_path,
             allowed_origins: options.allowed_origins,
             ..Default::default()
         };

@@ -8,6 +8,7 @@ mod cimd;
 mod cli;
 mod conformance;
 mod contract;
+mod fast_path;
 mod instances;
 mod isolation;
 mod oauth;
