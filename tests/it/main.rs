@@ -9,6 +9,7 @@ mod cli;
 mod conformance;
 mod contract;
 mod instances;
+mod interop;
 mod isolation;
 mod oauth;
 mod pages;
