@@ -14,9 +14,9 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 # The real MCP clients the integration tests run, pinned: the official TypeScript SDK, mcp-remote
-# and the Vercel AI SDK (package-lock.json); the official Python SDK, FastMCP and the OpenAI Agents
-# SDK (requirements.txt); LangChain's MCP adapters, which need the Python SDK 1.x, in a venv of their
-# own (requirements-langchain.txt).
+# and the Vercel AI SDK (package-lock.json); the official Python SDK, FastMCP, the OpenAI Agents SDK
+# and LangChain's `langchain.mcp` (requirements.txt); LangChain's older `langchain-mcp-adapters`,
+# which need the Python SDK 1.x, in a venv of their own (requirements-langchain.txt).
 npm ci --prefix tests/clients/ts --no-audit --no-fund --loglevel=error
 # The official conformance suite and the Node 22 it needs, as an npm package.
 npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error

@@ -1,6 +1,7 @@
 //! The MCP clients people reach Navis through, each run the way its users run it: `mcp-remote` (the
 //! bridge Claude Desktop uses, driven over stdio by the test acting as the desktop app), the FastMCP
-//! client, the Vercel AI SDK's MCP client, LangChain's MCP adapters and the OpenAI Agents SDK.
+//! client, the Vercel AI SDK's MCP client, LangChain's MCP adapters (and `langchain.mcp`, which
+//! succeeds them) and the OpenAI Agents SDK.
 //!
 //! Each one connects with an API key, lists the tools, calls a write tool (`create_project`) and a
 //! read tool (`list_projects`), reads `navis://tasks/today` and gets the `scaffold_project` prompt
@@ -24,7 +25,7 @@ use crate::{
 };
 
 /// How long one client run (or one answer from a long-running client) may take.
-const BOUND: Duration = Duration::from_secs(90);
+const BOUND: Duration = Duration::from_secs(120);
 
 fn clients(dir: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(dir)
@@ -394,7 +395,8 @@ async fn interop_vercel_ai_sdk_runs_the_whole_oauth_flow() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// LangChain (PyPI `langchain-mcp-adapters`) and the OpenAI Agents SDK (PyPI `openai-agents`).
+// LangChain (PyPI `langchain-mcp-adapters`, and its successor `langchain[mcp]`) and the OpenAI
+// Agents SDK (PyPI `openai-agents`).
 
 #[tokio::test]
 async fn interop_langchain_mcp_adapters_load_and_invoke_navis_tools() {
@@ -410,6 +412,15 @@ async fn interop_langchain_mcp_adapters_load_and_invoke_navis_tools() {
     // The adapters open a session per call and end it with DELETE; the MCP Python SDK 1.x they run
     // warns unless that DELETE answers 200 or 204.
     assert!(!stderr.contains("Session termination failed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn interop_langchains_own_mcp_adapter_loads_and_invokes_navis_tools() {
+    let (s, a, due_today) = workspace().await;
+    let mut cmd = Command::new(python());
+    cmd.arg("langchain_mcp_client.py").arg(s.url(MCP)).arg(&a.write).current_dir(clients("py"));
+    let (seen, _) = run_once(cmd, "langchain.mcp").await;
+    check_what_it_saw(&s, &a, &due_today, &seen, "Made through langchain.mcp", true).await;
 }
 
 #[tokio::test]
