@@ -13,8 +13,10 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-# The real MCP clients the integration tests run: the official TypeScript SDK (pinned by
-# package-lock.json) and the official Python SDK (pinned by requirements.txt).
+# The real MCP clients the integration tests run, pinned: the official TypeScript SDK, mcp-remote
+# and the Vercel AI SDK (package-lock.json); the official Python SDK, FastMCP, the OpenAI Agents SDK
+# and LangChain's `langchain.mcp` (requirements.txt); LangChain's older `langchain-mcp-adapters`,
+# which need the Python SDK 1.x, in a venv of their own (requirements-langchain.txt).
 npm ci --prefix tests/clients/ts --no-audit --no-fund --loglevel=error
 # The official conformance suite and the Node 22 it needs, as an npm package.
 npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error
@@ -22,6 +24,10 @@ if [ ! -x tests/clients/py/.venv/bin/python ]; then
   python3 -m venv tests/clients/py/.venv
 fi
 tests/clients/py/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/clients/py/requirements.txt
+if [ ! -x tests/clients/py/.venv-langchain/bin/python ]; then
+  python3 -m venv tests/clients/py/.venv-langchain
+fi
+tests/clients/py/.venv-langchain/bin/pip install --quiet --disable-pip-version-check -r tests/clients/py/requirements-langchain.txt
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked

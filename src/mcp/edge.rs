@@ -219,11 +219,21 @@ async fn in_session(state: &AppState, user: Uuid, request: Request, deleting: bo
     {
         return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response();
     }
-    let response = serve(state.mcp.with_sessions.clone(), request).await;
+    let mut response = serve(state.mcp.with_sessions.clone(), request).await;
     if let Some(session) = &session
         && response.status().is_success()
     {
-        if deleting { state.mcp.forget(session) } else { state.mcp.bind(session, user) }
+        if deleting {
+            state.mcp.forget(session);
+            // The session is gone when rmcp answers, yet it says 202; RFC 9110 §9.3.5 says 204 for a
+            // DELETE already enacted, and the MCP Python SDK 1.x (under LangChain's adapters) logs
+            // "Session termination failed: 202" on every close otherwise.
+            if response.status() == StatusCode::ACCEPTED {
+                *response.status_mut() = StatusCode::NO_CONTENT;
+            }
+        } else {
+            state.mcp.bind(session, user)
+        }
     }
     response
 }

@@ -10,6 +10,7 @@ mod conformance;
 mod contract;
 mod fast_path;
 mod instances;
+mod interop;
 mod isolation;
 mod oauth;
 mod pages;

@@ -85,7 +85,7 @@ async fn a_session_belongs_to_the_user_who_first_used_it() {
         .send()
         .await
         .unwrap();
-    assert!(delete.status().is_success(), "{}", delete.status());
+    assert_eq!(delete.status(), 204, "done, nothing to say (the MCP Python SDK 1.x warns on 202)");
     assert_eq!(post(&s, Some(&a.read), Some(&session), list.clone()).await.status(), 404);
     assert_eq!(post(&s, Some(&a.read), Some("no-such-session"), list).await.status(), 404);
 }
