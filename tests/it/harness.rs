@@ -33,6 +33,8 @@ pub struct Options {
     pub allowed_origins: Option<Vec<String>>,
     /// Share another server's database (to run several instances as one).
     pub database_url: Option<String>,
+    /// The public URL (as behind a load balancer); by default the server's own loopback address.
+    pub public_url: Option<String>,
 }
 
 /// The PostgreSQL server the suite runs against, when `NAVIS_TEST_POSTGRES` names one
@@ -88,6 +90,7 @@ impl TestServer {
             conformance_fixtures: Some(options.conformance_fixtures),
             mcp_sessions: options.mcp_sessions,
             allowed_origins: options.allowed_origins,
+            public_url: options.public_url,
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");

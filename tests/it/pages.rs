@@ -116,6 +116,9 @@ async fn a_read_only_key_with_an_expiry_is_listed_as_such() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("must be in the future"));
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    let names: Vec<String> = s.app.list_api_keys(user).await.unwrap().into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["ci"], "no key was made by the refused form");
 }
 
 #[tokio::test]
