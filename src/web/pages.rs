@@ -45,14 +45,25 @@ pub(crate) fn csrf_failure() -> Response {
     )
 }
 
-fn internal_error(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "page failed");
-    page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Error",
-        None,
-        "<h1>Something went wrong</h1><p>Nothing was changed. Try again in a moment.</p>",
-    )
+fn server_error(e: &ServiceError, body: &str) -> Response {
+    tracing::error!(error = ?e, "page failed");
+    page(StatusCode::INTERNAL_SERVER_ERROR, "Error", None, &format!("<h1>Something went wrong</h1>{body}"))
+}
+
+/// A change that failed. Every change commits with its audit row in one transaction, so it
+/// changed nothing, unless the database's answer to the commit itself was lost.
+fn internal_error(e: ServiceError) -> Response {
+    let body = if e.outcome_unknown() {
+        "<p>Navis could not confirm that your change was saved. Reload the page to see whether it was before trying again.</p>"
+    } else {
+        "<p>Nothing was changed. Try again in a moment.</p>"
+    };
+    server_error(&e, body)
+}
+
+/// Signing in (or up) got as far as it did: an account made by sign-up stays made.
+fn sign_in_failed(e: ServiceError) -> Response {
+    server_error(&e, r#"<p>You could not be signed in. <a href="/signin">Sign in</a> again in a moment.</p>"#)
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -160,7 +171,7 @@ async fn start_session(state: &AppState, user_id: uuid::Uuid, next: &str) -> Res
             let set = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), "Lax");
             with_cookies(Redirect::to(next).into_response(), [set])
         }
-        Err(e) => internal_error(e),
+        Err(e) => sign_in_failed(e),
     }
 }
 
@@ -191,7 +202,7 @@ pub async fn signin(State(state): State<AppState>, headers: HeaderMap, Form(form
             &form.csrf,
             safe_next(&form.next),
         ),
-        Err(e) => internal_error(e),
+        Err(e) => sign_in_failed(e),
     }
 }
 
@@ -251,17 +262,22 @@ fn new_key_panel(state: &AppState, name: &str, token: &str) -> String {
 }
 
 async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, new_key: Option<String>, error: Option<&str>) -> Response {
+    // Reading the page can fail after a change was made: say only that, and keep a new key's
+    // token on screen, as it exists nowhere else.
+    let unavailable = |e: ServiceError, new_key: Option<String>| {
+        server_error(&e, &format!("<p>This page could not be loaded. Reload it in a moment.</p>{}", new_key.unwrap_or_default()))
+    };
     let keys = match state.app.list_api_keys(user.id).await {
         Ok(keys) => keys,
-        Err(e) => return internal_error(e),
+        Err(e) => return unavailable(e, new_key),
     };
     let apps = match state.app.connected_apps(user.id).await {
         Ok(apps) => apps,
-        Err(e) => return internal_error(e),
+        Err(e) => return unavailable(e, new_key),
     };
     let audit = match state.app.audit_trail(user.id, 20).await {
         Ok(a) => a,
-        Err(e) => return internal_error(e),
+        Err(e) => return unavailable(e, new_key),
     };
     let mcp_url = state.settings.url(MCP_PATHS[0]);
     let csrf = esc(csrf_token);

@@ -115,6 +115,51 @@ impl TestServer {
         self.dir.path().join("navis.db")
     }
 
+    /// Runs SQL straight on this server's database, beside the server, as an operator could.
+    pub async fn sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        if on_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url).await?;
+            sqlx::raw_sql(sql).execute(&mut conn).await?;
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await?;
+            sqlx::raw_sql(sql).execute(&mut conn).await?;
+        }
+        Ok(())
+    }
+
+    /// A trigger on `table` that makes every `event` (INSERT, UPDATE) fail, as a full disk would
+    /// (`Trigger::Refuse`), or silently change no row, as if another request got there first
+    /// (`Trigger::Skip`). Dropped with `drop_trigger`.
+    pub async fn trigger(&self, table: &str, event: &str, action: Trigger) {
+        let sql = match (on_postgres(), action) {
+            (false, Trigger::Refuse) => {
+                format!("CREATE TRIGGER test_{table} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;")
+            }
+            (false, Trigger::Skip) => format!("CREATE TRIGGER test_{table} BEFORE {event} ON {table} BEGIN SELECT RAISE(IGNORE); END;"),
+            (true, action) => {
+                let body = match action {
+                    Trigger::Refuse => "RAISE EXCEPTION 'refused by the test';",
+                    Trigger::Skip => "RETURN NULL;",
+                };
+                format!(
+                    "CREATE FUNCTION test_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$; \
+                     CREATE TRIGGER test_{table} BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION test_{table}();"
+                )
+            }
+        };
+        self.sql(&sql).await.expect("create the test trigger");
+    }
+
+    pub async fn drop_trigger(&self, table: &str) {
+        let sql = if on_postgres() {
+            format!("DROP TRIGGER test_{table} ON {table}; DROP FUNCTION test_{table}();")
+        } else {
+            format!("DROP TRIGGER test_{table};")
+        };
+        self.sql(&sql).await.expect("drop the test trigger");
+    }
+
     pub async fn user(&self, email: &str) -> Uuid {
         self.app.create_user(email, "correct horse battery").await.expect("user").id
     }
@@ -182,6 +227,12 @@ impl Drop for TestServer {
             running.shutdown.cancel();
         }
     }
+}
+
+#[derive(Clone, Copy)]
+pub enum Trigger {
+    Refuse,
+    Skip,
 }
 
 pub struct Account {
