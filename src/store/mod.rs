@@ -363,3 +363,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes browser sessions and authorization codes that expired before `before`; returns how many.
     async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_write_whose_answer_was_lost_may_have_changed_something() {
+        // Never sent, or refused by the database: nothing was written.
+        assert!(!write_error(sqlx::Error::PoolTimedOut).outcome_unknown());
+        assert!(!write_error(sqlx::Error::PoolClosed).outcome_unknown());
+        // The connection broke on the way: the commit may have happened.
+        let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(write_error(sqlx::Error::Io(broken)).outcome_unknown());
+        assert!(write_error(sqlx::Error::Protocol("unexpected message".into())).outcome_unknown());
+    }
+}
