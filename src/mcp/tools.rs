@@ -201,7 +201,13 @@ fn shape<T: Serialize>(result: Result<T, ServiceError>) -> CallToolResult {
         Err(e @ ServiceError::Busy) => error_result(e.to_string()),
         Err(ServiceError::Store(e)) => {
             tracing::error!(error = %e, "tool failed on the store");
-            error_result("Navis could not complete this request because of a server error. Nothing was changed; try again.".into())
+            // Every change commits with its activity in one transaction, so a failure changed
+            // nothing, unless the database's answer to the commit itself was lost.
+            error_result(if e.outcome_unknown() {
+                "Navis lost its connection to the database while saving this change, so it may or may not have been made. Check (for example with list_recent_activity) before trying again.".into()
+            } else {
+                "Navis could not complete this request because of a server error. Nothing was changed; try again.".into()
+            })
         }
     }
 }

@@ -214,9 +214,8 @@ impl App {
     /// Starts a browser session; returns the cookie value (only its digest is stored).
     pub async fn start_session(&self, user_id: Uuid) -> ServiceResult<String> {
         let cookie = random_token(32);
-        let now = self.now();
-        self.store.insert_session(&digest(&cookie), user_id, now, now + SESSION_LIFETIME).await?;
-        self.audit(user_id, audit::SIGNED_IN, "Signed in").await?;
+        let signed_in = self.audit_event(user_id, audit::SIGNED_IN, "Signed in");
+        self.store.insert_session(&digest(&cookie), signed_in.created_at + SESSION_LIFETIME, &signed_in).await?;
         Ok(cookie)
     }
 

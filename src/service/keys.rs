@@ -86,13 +86,9 @@ impl App {
             revoked_at: None,
             last_used_at: None,
         };
-        self.store.insert_api_key(&key).await?;
-        self.audit(
-            user_id,
-            audit::KEY_CREATED,
-            format!("API key \"{}\" ({}) created with {}", key.name, token::display_id(TokenKind::ApiKey, &key.id), access.label()),
-        )
-        .await?;
+        let detail =
+            format!("API key \"{}\" ({}) created with {}", key.name, token::display_id(TokenKind::ApiKey, &key.id), access.label());
+        self.store.insert_api_key(&key, &self.audit_event(user_id, audit::KEY_CREATED, detail)).await?;
         Ok(CreatedKey { key, token })
     }
 
@@ -122,10 +118,10 @@ impl App {
     /// Revokes one of the user's keys; accepts the bare id or the `nops_…` display id.
     pub async fn revoke_api_key(&self, user_id: Uuid, id: &str) -> ServiceResult<()> {
         let id = id.strip_prefix(TokenKind::ApiKey.prefix()).unwrap_or(id);
-        if !self.store.revoke_api_key(user_id, id, self.now()).await? {
+        let event = self.audit_event(user_id, audit::KEY_REVOKED, format!("API key {} revoked", token::display_id(TokenKind::ApiKey, id)));
+        if !self.store.revoke_api_key(user_id, id, self.now(), &event).await? {
             return Err(ServiceError::NotFound("No active API key with that id.".into()));
         }
-        self.audit(user_id, audit::KEY_REVOKED, format!("API key {} revoked", token::display_id(TokenKind::ApiKey, id))).await?;
         Ok(())
     }
 

@@ -82,4 +82,12 @@ pub enum ServiceError {
     Store(#[from] StoreError),
 }
 
+impl ServiceError {
+    /// Whether the failed call may nevertheless have made its change (see `StoreError::Uncertain`);
+    /// otherwise a failed call changed nothing, as every change commits in one transaction.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ServiceError::Store(e) if e.outcome_unknown())
+    }
+}
+
 pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -1,5 +1,9 @@
 //! Persistence: one trait, one implementation per database. SQL lives here and only here.
 //! Every workspace method takes the owning user's id and filters by it.
+//!
+//! A change and the row that records it (its `Activity`, or its `AuditEvent`) are written in one
+//! transaction: both or neither. So a failed change has changed nothing, and a retry cannot
+//! duplicate it; the one exception is a commit whose answer was lost (`StoreError::Uncertain`).
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -23,6 +27,17 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database's answer to a write was lost (the connection broke while committing): the
+    /// change may or may not have been made.
+    #[error("database error, the change may have been made: {0}")]
+    Uncertain(sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether a failed call may nevertheless have changed something.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, StoreError::Uncertain(_))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -232,6 +247,29 @@ fn conflict_or(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// The error of a write that commits (a commit, or a statement outside a transaction). The
+/// database refusing it, or no connection to send it on, means nothing was written; any other
+/// failure (the connection broke on the way) leaves the outcome unknown.
+fn write_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => conflict_or(e),
+        e => StoreError::Uncertain(e),
+    }
+}
+
+async fn commit<DB: sqlx::Database>(tx: sqlx::Transaction<'_, DB>) -> StoreResult<()> {
+    tx.commit().await.map_err(write_error)
+}
+
+/// The row that records a change, written in the change's transaction.
+#[derive(Debug, Clone, Copy)]
+pub enum Record<'a> {
+    /// Workspace changes, for `list_recent_activity`.
+    Activity(&'a Activity),
+    /// Security events, for the Connected Apps page.
+    Audit(&'a AuditEvent),
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
@@ -243,25 +281,27 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
 
     // Browser sessions (looked up by the digest of the cookie value)
-    async fn insert_session(&self, digest: &[u8], user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// Starts a session of `signed_in`'s user at its time, and writes that audit event.
+    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()>;
     async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
     async fn delete_session(&self, digest: &[u8]) -> StoreResult<()>;
 
     // API keys
-    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()>;
     async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
     async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>>;
-    /// Marks the key revoked; false if the user has no such live key.
-    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Marks the key revoked (and writes `audit`); false if the user has no such live key.
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool>;
     /// Writes batched last-used times (never moves a time backwards).
     async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()>;
 
     // Audit trail
+    /// An event that records no change of its own (a failed sign-in).
     async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
     // Projects
-    async fn insert_project(&self, project: &Project) -> StoreResult<()>;
+    async fn insert_project(&self, project: &Project, activity: &Activity) -> StoreResult<()>;
     async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>>;
     async fn list_projects(
         &self,
@@ -271,27 +311,27 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: u32,
     ) -> StoreResult<Page<Project>>;
-    async fn update_project(&self, project: &Project) -> StoreResult<bool>;
-    /// Deletes the project (and, through the foreign key, its tasks).
-    async fn delete_project(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// Updates the project and records `activity`; false (and no record) if the user has no such project.
+    async fn update_project(&self, project: &Project, activity: &Activity) -> StoreResult<bool>;
+    /// Deletes the project (and, through the foreign key, its tasks) and records `activity`.
+    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
     /// (status, count) of the project's tasks.
     async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>>;
     /// Open (not done) task count per project, for the given projects.
     async fn open_task_counts(&self, user_id: Uuid, project_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, i64)>>;
 
     // Tasks
-    /// Inserts all tasks or none.
-    async fn insert_tasks(&self, tasks: &[Task]) -> StoreResult<()>;
+    /// Inserts all tasks and their activities, or nothing.
+    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()>;
     async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>>;
     async fn list_tasks(&self, user_id: Uuid, filter: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>>;
-    async fn update_task(&self, task: &Task) -> StoreResult<bool>;
-    async fn delete_task(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    async fn update_task(&self, task: &Task, activity: &Activity) -> StoreResult<bool>;
+    async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
     /// A task's comments, oldest first, after the given id.
     async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>>;
-    async fn insert_comment(&self, user_id: Uuid, comment: &Comment) -> StoreResult<()>;
+    async fn insert_comment(&self, user_id: Uuid, comment: &Comment, activity: &Activity) -> StoreResult<()>;
 
     // Activity
-    async fn insert_activity(&self, activity: &Activity) -> StoreResult<()>;
     /// The user's activity, newest first, before the given id.
     async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>>;
 
@@ -305,18 +345,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes clients registered before `before` that never obtained a grant.
     async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Records an approval: revokes the user's earlier live grants of the same client (and
-    /// their tokens), then stores the new grant and its code, in one transaction.
-    async fn insert_grant_with_code(&self, grant: &Grant, code: &AuthCode) -> StoreResult<()>;
+    /// their tokens), then stores the new grant, its code and `audit`, in one transaction.
+    async fn insert_grant_with_code(&self, grant: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()>;
     async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>>;
-    /// Marks the code used; false if it already was.
-    async fn use_code(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
-    async fn insert_tokens(&self, tokens: &[OAuthToken]) -> StoreResult<()>;
+    /// Marks the code used and stores the tokens it is exchanged for, atomically; false (and
+    /// nothing stored) if the code already was used.
+    async fn redeem_code(&self, id: &str, now: DateTime<Utc>, tokens: &[OAuthToken]) -> StoreResult<bool>;
     /// A token with its grant, in one indexed lookup.
     async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>>;
     /// Retires refresh token `old_id` and stores its successors atomically; false if it was already retired.
     async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool>;
-    /// Revokes the grant and every token under it; false if it was not live.
-    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Revokes the grant and every token under it, and writes `audit` if the grant was live;
+    /// false if it was not.
+    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool>;
     async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>>;
     async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>>;
@@ -342,5 +383,21 @@ fn reservation(
     match counters.iter().filter_map(|(key, f)| throttle::wait(key, Some(*f), now)).max() {
         Some(wait) => Err(wait),
         None => Ok(counters.into_iter().map(|(key, f)| (key, throttle::count_failure(Some(f), now))).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_write_whose_answer_was_lost_may_have_changed_something() {
+        // Never sent, or refused by the database: nothing was written.
+        assert!(!write_error(sqlx::Error::PoolTimedOut).outcome_unknown());
+        assert!(!write_error(sqlx::Error::PoolClosed).outcome_unknown());
+        // The connection broke on the way: the commit may have happened.
+        let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(write_error(sqlx::Error::Io(broken)).outcome_unknown());
+        assert!(write_error(sqlx::Error::Protocol("unexpected message".into())).outcome_unknown());
     }
 }

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{
     PgPool, Postgres, QueryBuilder, Row,
-    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow},
+    query::Query,
 };
 use uuid::Uuid;
 
@@ -28,6 +29,46 @@ impl PostgresStore {
             .await?;
         Ok(Self { pool })
     }
+
+    /// One change and the record of it, in one transaction; false (and no record) if the
+    /// change touched no row.
+    async fn recorded(&self, change: Query<'_, Postgres, PgArguments>, record: Record<'_>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let changed = change.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
+        if changed {
+            insert_record(&mut *tx, record).await?;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
+}
+
+async fn insert_record<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: E, record: Record<'_>) -> StoreResult<()> {
+    match record {
+        Record::Activity(a) => {
+            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(a.id)
+                .bind(a.user_id)
+                .bind(a.entity_type)
+                .bind(a.entity_id)
+                .bind(&a.title)
+                .bind(a.action)
+                .bind(a.at)
+                .execute(executor)
+                .await?
+        }
+        Record::Audit(e) => {
+            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(e.id)
+                .bind(e.user_id)
+                .bind(&e.kind)
+                .bind(&e.detail)
+                .bind(e.created_at)
+                .execute(executor)
+                .await?
+        }
+    };
+    Ok(())
 }
 
 fn access_from(row: &PgRow, col: &str) -> StoreResult<Access> {
@@ -181,7 +222,7 @@ impl Store for PostgresStore {
             .bind(user.created_at)
             .execute(&self.pool)
             .await
-            .map_err(conflict_or)?;
+            .map_err(write_error)?;
         Ok(())
     }
 
@@ -199,14 +240,13 @@ impl Store for PostgresStore {
         sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.as_ref().map(user_from).transpose()
     }
 
-    async fn insert_session(&self, digest: &[u8], user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(digest)
-            .bind(user_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await?;
+            .bind(signed_in.user_id)
+            .bind(signed_in.created_at)
+            .bind(expires_at);
+        self.recorded(insert, Record::Audit(signed_in)).await?;
         Ok(())
     }
 
@@ -222,12 +262,12 @@ impl Store for PostgresStore {
     }
 
     async fn delete_session(&self, digest: &[u8]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE digest = $1").bind(digest).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM web_sessions WHERE digest = $1").bind(digest).execute(&self.pool).await.map_err(write_error)?;
         Ok(())
     }
 
-    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&key.id)
@@ -238,10 +278,8 @@ impl Store for PostgresStore {
         .bind(key.created_at)
         .bind(key.expires_at)
         .bind(key.revoked_at)
-        .bind(key.last_used_at)
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_or)?;
+        .bind(key.last_used_at);
+        self.recorded(insert, Record::Audit(audit)).await?;
         Ok(())
     }
 
@@ -265,14 +303,12 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool> {
+        let revoke = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .bind(user_id);
+        self.recorded(revoke, Record::Audit(audit)).await
     }
 
     async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()> {
@@ -289,15 +325,7 @@ impl Store for PostgresStore {
     }
 
     async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(event.id)
-            .bind(event.user_id)
-            .bind(&event.kind)
-            .bind(&event.detail)
-            .bind(event.created_at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        insert_record(&self.pool, Record::Audit(event)).await
     }
 
     async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
@@ -319,8 +347,8 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn insert_project(&self, p: &Project) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_project(&self, p: &Project, activity: &Activity) -> StoreResult<()> {
+        let insert = sqlx::query(
             "INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(p.id)
@@ -331,10 +359,8 @@ impl Store for PostgresStore {
         .bind(p.start_date)
         .bind(p.due_date)
         .bind(p.created_at)
-        .bind(p.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_or)?;
+        .bind(p.updated_at);
+        self.recorded(insert, Record::Activity(activity)).await?;
         Ok(())
     }
 
@@ -373,8 +399,8 @@ impl Store for PostgresStore {
         Ok(page(items, limit, |p| p.id))
     }
 
-    async fn update_project(&self, p: &Project) -> StoreResult<bool> {
-        let done = sqlx::query(
+    async fn update_project(&self, p: &Project, activity: &Activity) -> StoreResult<bool> {
+        let update = sqlx::query(
             "UPDATE projects SET name = $1, description = $2, status = $3, start_date = $4, due_date = $5, updated_at = $6 WHERE id = $7 AND user_id = $8",
         )
         .bind(&p.name)
@@ -384,15 +410,13 @@ impl Store for PostgresStore {
         .bind(p.due_date)
         .bind(p.updated_at)
         .bind(p.id)
-        .bind(p.user_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(p.user_id);
+        self.recorded(update, Record::Activity(activity)).await
     }
 
-    async fn delete_project(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM projects WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
+        let delete = sqlx::query("DELETE FROM projects WHERE id = $1 AND user_id = $2").bind(id).bind(user_id);
+        self.recorded(delete, Record::Activity(activity)).await
     }
 
     async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>> {
@@ -416,7 +440,7 @@ impl Store for PostgresStore {
         rows.iter().map(|r| Ok((r.try_get("project_id")?, r.try_get::<i64, _>("n")?))).collect()
     }
 
-    async fn insert_tasks(&self, tasks: &[Task]) -> StoreResult<()> {
+    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for t in tasks {
             sqlx::query(
@@ -440,8 +464,10 @@ impl Store for PostgresStore {
             .await
             .map_err(conflict_or)?;
         }
-        tx.commit().await?;
-        Ok(())
+        for a in activities {
+            insert_record(&mut *tx, Record::Activity(a)).await?;
+        }
+        commit(tx).await
     }
 
     async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>> {
@@ -495,8 +521,8 @@ impl Store for PostgresStore {
         Ok(page(items, limit, |t| t.id))
     }
 
-    async fn update_task(&self, t: &Task) -> StoreResult<bool> {
-        let done = sqlx::query(
+    async fn update_task(&self, t: &Task, activity: &Activity) -> StoreResult<bool> {
+        let update = sqlx::query(
             "UPDATE tasks SET project_id = $1, title = $2, description = $3, status = $4, priority = $5, due_date = $6, assignee = $7, completed_at = $8, \
              tags = $9, updated_at = $10 WHERE id = $11 AND user_id = $12",
         )
@@ -511,26 +537,23 @@ impl Store for PostgresStore {
         .bind(serde_json::json!(t.tags))
         .bind(t.updated_at)
         .bind(t.id)
-        .bind(t.user_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(t.user_id);
+        self.recorded(update, Record::Activity(activity)).await
     }
 
-    async fn delete_task(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2").bind(id).bind(user_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
+        let delete = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2").bind(id).bind(user_id);
+        self.recorded(delete, Record::Activity(activity)).await
     }
 
-    async fn insert_comment(&self, user_id: Uuid, c: &Comment) -> StoreResult<()> {
-        sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+    async fn insert_comment(&self, user_id: Uuid, c: &Comment, activity: &Activity) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(c.id)
             .bind(user_id)
             .bind(c.task_id)
             .bind(&c.body)
-            .bind(c.created_at)
-            .execute(&self.pool)
-            .await?;
+            .bind(c.created_at);
+        self.recorded(insert, Record::Activity(activity)).await?;
         Ok(())
     }
 
@@ -581,20 +604,6 @@ impl Store for PostgresStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(page(items, limit, |a| a.id))
-    }
-
-    async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {
-        sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(a.id)
-            .bind(a.user_id)
-            .bind(a.entity_type)
-            .bind(a.entity_id)
-            .bind(&a.title)
-            .bind(a.action)
-            .bind(a.at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
@@ -661,7 +670,7 @@ impl Store for PostgresStore {
         Ok(done.rows_affected())
     }
 
-    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode) -> StoreResult<()> {
+    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE oauth_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND grant_id IN \
@@ -699,8 +708,8 @@ impl Store for PostgresStore {
         .bind(code.expires_at)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
+        insert_record(&mut *tx, Record::Audit(audit)).await?;
+        commit(tx).await
     }
 
     async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>> {
@@ -723,22 +732,22 @@ impl Store for PostgresStore {
         Ok(Some((code, grant_from(&row)?)))
     }
 
-    async fn use_code(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn redeem_code(&self, id: &str, now: DateTime<Utc>, tokens: &[OAuthToken]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn insert_tokens(&self, tokens: &[OAuthToken]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         for t in tokens {
             insert_token(&mut *tx, t).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
@@ -767,11 +776,11 @@ impl Store for PostgresStore {
         for t in successors {
             insert_token(&mut *tx, t).await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(true)
     }
 
-    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE oauth_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
@@ -783,8 +792,12 @@ impl Store for PostgresStore {
             .bind(grant_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked && let Some(audit) = audit {
+            insert_record(&mut *tx, Record::Audit(audit)).await?;
+        }
+        commit(tx).await?;
+        Ok(revoked)
     }
 
     async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {

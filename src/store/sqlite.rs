@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
     QueryBuilder, Row, Sqlite, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    query::Query,
+    sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use uuid::Uuid;
 
@@ -75,6 +76,46 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
         Ok(Self { pool, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
     }
+
+    /// One change and the record of it, in one transaction; false (and no record) if the
+    /// change touched no row.
+    async fn recorded<'q>(&self, change: Query<'q, Sqlite, SqliteArguments<'q>>, record: Record<'_>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let changed = change.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
+        if changed {
+            insert_record(&mut *tx, record).await?;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
+}
+
+async fn insert_record<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, record: Record<'_>) -> StoreResult<()> {
+    match record {
+        Record::Activity(a) => {
+            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(a.id.to_string())
+                .bind(a.user_id.to_string())
+                .bind(a.entity_type)
+                .bind(a.entity_id.to_string())
+                .bind(&a.title)
+                .bind(a.action)
+                .bind(ts(a.at))
+                .execute(executor)
+                .await?
+        }
+        Record::Audit(e) => {
+            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(e.id.to_string())
+                .bind(e.user_id.to_string())
+                .bind(&e.kind)
+                .bind(&e.detail)
+                .bind(ts(e.created_at))
+                .execute(executor)
+                .await?
+        }
+    };
+    Ok(())
 }
 
 /// Fixed-width UTC timestamps, so that text comparison in SQL is time comparison.
@@ -312,7 +353,7 @@ impl Store for SqliteStore {
             .bind(ts(user.created_at))
             .execute(&self.pool)
             .await
-            .map_err(conflict_or)?;
+            .map_err(write_error)?;
         Ok(())
     }
 
@@ -330,14 +371,13 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn insert_session(&self, digest: &[u8], user_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(digest)
-            .bind(user_id.to_string())
-            .bind(ts(now))
-            .bind(ts(expires_at))
-            .execute(&self.pool)
-            .await?;
+            .bind(signed_in.user_id.to_string())
+            .bind(ts(signed_in.created_at))
+            .bind(ts(expires_at));
+        self.recorded(insert, Record::Audit(signed_in)).await?;
         Ok(())
     }
 
@@ -353,12 +393,12 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, digest: &[u8]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE digest = ?").bind(digest).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM web_sessions WHERE digest = ?").bind(digest).execute(&self.pool).await.map_err(write_error)?;
         Ok(())
     }
 
-    async fn insert_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&key.id)
             .bind(key.user_id.to_string())
             .bind(&key.name)
@@ -367,10 +407,8 @@ impl Store for SqliteStore {
             .bind(ts(key.created_at))
             .bind(opt_ts(key.expires_at))
             .bind(opt_ts(key.revoked_at))
-            .bind(opt_ts(key.last_used_at))
-            .execute(&self.pool)
-            .await
-            .map_err(conflict_or)?;
+            .bind(opt_ts(key.last_used_at));
+        self.recorded(insert, Record::Audit(audit)).await?;
         Ok(())
     }
 
@@ -392,14 +430,12 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool> {
+        let revoke = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(id)
-            .bind(user_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .bind(user_id.to_string());
+        self.recorded(revoke, Record::Audit(audit)).await
     }
 
     async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()> {
@@ -416,15 +452,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(event.id.to_string())
-            .bind(event.user_id.to_string())
-            .bind(&event.kind)
-            .bind(&event.detail)
-            .bind(ts(event.created_at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        insert_record(&self.pool, Record::Audit(event)).await
     }
 
     async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
@@ -446,8 +474,8 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn insert_project(&self, p: &Project) -> StoreResult<()> {
-        sqlx::query("INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    async fn insert_project(&self, p: &Project, activity: &Activity) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(p.id.to_string())
             .bind(p.user_id.to_string())
             .bind(&p.name)
@@ -456,10 +484,8 @@ impl Store for SqliteStore {
             .bind(opt_date(p.start_date))
             .bind(opt_date(p.due_date))
             .bind(ts(p.created_at))
-            .bind(ts(p.updated_at))
-            .execute(&self.pool)
-            .await
-            .map_err(conflict_or)?;
+            .bind(ts(p.updated_at));
+        self.recorded(insert, Record::Activity(activity)).await?;
         Ok(())
     }
 
@@ -498,8 +524,8 @@ impl Store for SqliteStore {
         Ok(page(items, limit, |p| p.id))
     }
 
-    async fn update_project(&self, p: &Project) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE projects SET name = ?, description = ?, status = ?, start_date = ?, due_date = ?, updated_at = ? WHERE id = ? AND user_id = ?")
+    async fn update_project(&self, p: &Project, activity: &Activity) -> StoreResult<bool> {
+        let update = sqlx::query("UPDATE projects SET name = ?, description = ?, status = ?, start_date = ?, due_date = ?, updated_at = ? WHERE id = ? AND user_id = ?")
             .bind(&p.name)
             .bind(&p.description)
             .bind(&p.status)
@@ -507,19 +533,13 @@ impl Store for SqliteStore {
             .bind(opt_date(p.due_date))
             .bind(ts(p.updated_at))
             .bind(p.id.to_string())
-            .bind(p.user_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+            .bind(p.user_id.to_string());
+        self.recorded(update, Record::Activity(activity)).await
     }
 
-    async fn delete_project(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM projects WHERE id = ? AND user_id = ?")
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
+        let delete = sqlx::query("DELETE FROM projects WHERE id = ? AND user_id = ?").bind(id.to_string()).bind(user_id.to_string());
+        self.recorded(delete, Record::Activity(activity)).await
     }
 
     async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>> {
@@ -546,7 +566,7 @@ impl Store for SqliteStore {
         rows.iter().map(|r| Ok((get_uuid(r, "project_id")?, r.try_get::<i64, _>("n")?))).collect()
     }
 
-    async fn insert_tasks(&self, tasks: &[Task]) -> StoreResult<()> {
+    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for t in tasks {
             sqlx::query(
@@ -570,8 +590,10 @@ impl Store for SqliteStore {
             .await
             .map_err(conflict_or)?;
         }
-        tx.commit().await?;
-        Ok(())
+        for a in activities {
+            insert_record(&mut *tx, Record::Activity(a)).await?;
+        }
+        commit(tx).await
     }
 
     async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>> {
@@ -637,8 +659,8 @@ impl Store for SqliteStore {
         Ok(page(items, limit, |t| t.id))
     }
 
-    async fn update_task(&self, t: &Task) -> StoreResult<bool> {
-        let done = sqlx::query(
+    async fn update_task(&self, t: &Task, activity: &Activity) -> StoreResult<bool> {
+        let update = sqlx::query(
             "UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?, priority = ?, due_date = ?, assignee = ?, completed_at = ?, tags = ?, updated_at = ? \
              WHERE id = ? AND user_id = ?",
         )
@@ -653,30 +675,23 @@ impl Store for SqliteStore {
         .bind(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into()))
         .bind(ts(t.updated_at))
         .bind(t.id.to_string())
-        .bind(t.user_id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(t.user_id.to_string());
+        self.recorded(update, Record::Activity(activity)).await
     }
 
-    async fn delete_task(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND user_id = ?")
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
+        let delete = sqlx::query("DELETE FROM tasks WHERE id = ? AND user_id = ?").bind(id.to_string()).bind(user_id.to_string());
+        self.recorded(delete, Record::Activity(activity)).await
     }
 
-    async fn insert_comment(&self, user_id: Uuid, c: &Comment) -> StoreResult<()> {
-        sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES (?, ?, ?, ?, ?)")
+    async fn insert_comment(&self, user_id: Uuid, c: &Comment, activity: &Activity) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(c.id.to_string())
             .bind(user_id.to_string())
             .bind(c.task_id.to_string())
             .bind(&c.body)
-            .bind(ts(c.created_at))
-            .execute(&self.pool)
-            .await?;
+            .bind(ts(c.created_at));
+        self.recorded(insert, Record::Activity(activity)).await?;
         Ok(())
     }
 
@@ -727,20 +742,6 @@ impl Store for SqliteStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(page(items, limit, |a| a.id))
-    }
-
-    async fn insert_activity(&self, a: &Activity) -> StoreResult<()> {
-        sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(a.id.to_string())
-            .bind(a.user_id.to_string())
-            .bind(a.entity_type)
-            .bind(a.entity_id.to_string())
-            .bind(&a.title)
-            .bind(a.action)
-            .bind(ts(a.at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
@@ -804,7 +805,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode) -> StoreResult<()> {
+    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let now = ts(g.created_at);
         sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)")
@@ -840,8 +841,8 @@ impl Store for SqliteStore {
             .bind(ts(code.expires_at))
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(())
+        insert_record(&mut *tx, Record::Audit(audit)).await?;
+        commit(tx).await
     }
 
     async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>> {
@@ -863,22 +864,22 @@ impl Store for SqliteStore {
         Ok(Some((code, grant_from(&row)?)))
     }
 
-    async fn use_code(&self, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn redeem_code(&self, id: &str, now: DateTime<Utc>, tokens: &[OAuthToken]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL")
             .bind(ts(now))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn insert_tokens(&self, tokens: &[OAuthToken]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         for t in tokens {
             insert_token(&mut *tx, t).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        commit(tx).await?;
+        Ok(true)
     }
 
     async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
@@ -906,11 +907,11 @@ impl Store for SqliteStore {
         for t in successors {
             insert_token(&mut *tx, t).await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(true)
     }
 
-    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
@@ -922,8 +923,12 @@ impl Store for SqliteStore {
             .bind(grant_id.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked && let Some(audit) = audit {
+            insert_record(&mut *tx, Record::Audit(audit)).await?;
+        }
+        commit(tx).await?;
+        Ok(revoked)
     }
 
     async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {

@@ -299,7 +299,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
             let granted = Access::parse(&form.access).unwrap_or(Access::Read);
             match state.app.approve_authorization(user.id, &valid, granted).await {
                 Ok(location) => location,
-                Err(_) => return error_page("The server could not record your approval; try again."),
+                Err(_) => return error_page("The server could not complete your approval; try again."),
             }
         }
         _ => state.app.deny_authorization(&valid),

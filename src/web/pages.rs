@@ -48,14 +48,25 @@ pub(crate) fn csrf_failure() -> Response {
     )
 }
 
-fn internal_error(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "page failed");
-    page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Error",
-        None,
-        "<h1>Something went wrong</h1><p>Nothing was changed. Try again in a moment.</p>",
-    )
+fn server_error(e: &ServiceError, body: &str) -> Response {
+    tracing::error!(error = ?e, "page failed");
+    page(StatusCode::INTERNAL_SERVER_ERROR, "Error", None, &format!("<h1>Something went wrong</h1>{body}"))
+}
+
+/// A change that failed. Every change commits with its audit row in one transaction, so it
+/// changed nothing, unless the database's answer to the commit itself was lost.
+fn internal_error(e: ServiceError) -> Response {
+    let body = if e.outcome_unknown() {
+        "<p>Navis could not confirm that your change was saved. Reload the page to see whether it was before trying again.</p>"
+    } else {
+        "<p>Nothing was changed. Try again in a moment.</p>"
+    };
+    server_error(&e, body)
+}
+
+/// Signing in (or up) got as far as it did: an account made by sign-up stays made.
+fn sign_in_failed(e: ServiceError) -> Response {
+    server_error(&e, r#"<p>You could not be signed in. <a href="/signin">Sign in</a> again in a moment.</p>"#)
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -188,7 +199,7 @@ pub async fn signup(State(state): State<AppState>, headers: HeaderMap, Form(form
 async fn start_session(state: &AppState, user: &User, next: &str) -> Response {
     let device = match state.app.device_cookie(&user.email).await {
         Ok(device) => device,
-        Err(e) => return internal_error(e),
+        Err(e) => return sign_in_failed(e),
     };
     match state.app.start_session(user.id).await {
         Ok(cookie) => {
@@ -196,7 +207,7 @@ async fn start_session(state: &AppState, user: &User, next: &str) -> Response {
             let device = csrf::set_cookie(&state.settings, DEVICE_COOKIE, &device, DEVICE_LIFETIME_SECS, "Strict");
             with_cookies(Redirect::to(next).into_response(), [session, device])
         }
-        Err(e) => internal_error(e),
+        Err(e) => sign_in_failed(e),
     }
 }
 
@@ -227,7 +238,7 @@ pub async fn signin(
             wait.num_seconds() + i64::from(wait.subsec_nanos() > 0),
         ),
         Ok(SignIn::Busy) => too_many(again(StatusCode::TOO_MANY_REQUESTS, BUSY), BUSY_RETRY_SECS),
-        Err(e) => internal_error(e),
+        Err(e) => sign_in_failed(e),
     }
 }
 
@@ -287,17 +298,22 @@ fn new_key_panel(state: &AppState, name: &str, token: &str) -> String {
 }
 
 async fn render_connected_apps(state: &AppState, user: &User, csrf_token: &str, new_key: Option<String>, error: Option<&str>) -> Response {
+    // Reading the page can fail after a change was made: say only that, and keep a new key's
+    // token on screen, as it exists nowhere else.
+    let unavailable = |e: ServiceError, new_key: Option<String>| {
+        server_error(&e, &format!("<p>This page could not be loaded. Reload it in a moment.</p>{}", new_key.unwrap_or_default()))
+    };
     let keys = match state.app.list_api_keys(user.id).await {
         Ok(keys) => keys,
-        Err(e) => return internal_error(e),
+        Err(e) => return unavailable(e, new_key),
     };
     let apps = match state.app.connected_apps(user.id).await {
         Ok(apps) => apps,
-        Err(e) => return internal_error(e),
+        Err(e) => return unavailable(e, new_key),
     };
     let audit = match state.app.audit_trail(user.id, 20).await {
         Ok(a) => a,
-        Err(e) => return internal_error(e),
+        Err(e) => return unavailable(e, new_key),
     };
     let mcp_url = state.settings.url(MCP_PATHS[0]);
     let csrf = esc(csrf_token);

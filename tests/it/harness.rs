@@ -34,6 +34,8 @@ pub struct Options {
     pub allowed_origins: Option<Vec<String>>,
     /// Share another server's database (to run several instances as one).
     pub database_url: Option<String>,
+    /// The public URL (as behind a load balancer); by default the server's own loopback address.
+    pub public_url: Option<String>,
 }
 
 /// The PostgreSQL server the suite runs against, when `NAVIS_TEST_POSTGRES` names one
@@ -90,6 +92,7 @@ impl TestServer {
             mcp_sessions: options.mcp_sessions,
             mcp_fast_path: options.mcp_fast_path,
             allowed_origins: options.allowed_origins,
+            public_url: options.public_url,
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");
@@ -112,6 +115,51 @@ impl TestServer {
 
     pub fn db_path(&self) -> std::path::PathBuf {
         self.dir.path().join("navis.db")
+    }
+
+    /// Runs SQL straight on this server's database, beside the server, as an operator could.
+    pub async fn sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        if on_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url).await?;
+            sqlx::raw_sql(sql).execute(&mut conn).await?;
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await?;
+            sqlx::raw_sql(sql).execute(&mut conn).await?;
+        }
+        Ok(())
+    }
+
+    /// A trigger on `table` that makes every `event` (INSERT, UPDATE) fail, as a full disk would
+    /// (`Trigger::Refuse`), or silently change no row, as if another request got there first
+    /// (`Trigger::Skip`). Dropped with `drop_trigger`.
+    pub async fn trigger(&self, table: &str, event: &str, action: Trigger) {
+        let sql = match (on_postgres(), action) {
+            (false, Trigger::Refuse) => {
+                format!("CREATE TRIGGER test_{table} BEFORE {event} ON {table} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;")
+            }
+            (false, Trigger::Skip) => format!("CREATE TRIGGER test_{table} BEFORE {event} ON {table} BEGIN SELECT RAISE(IGNORE); END;"),
+            (true, action) => {
+                let body = match action {
+                    Trigger::Refuse => "RAISE EXCEPTION 'refused by the test';",
+                    Trigger::Skip => "RETURN NULL;",
+                };
+                format!(
+                    "CREATE FUNCTION test_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$; \
+                     CREATE TRIGGER test_{table} BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION test_{table}();"
+                )
+            }
+        };
+        self.sql(&sql).await.expect("create the test trigger");
+    }
+
+    pub async fn drop_trigger(&self, table: &str) {
+        let sql = if on_postgres() {
+            format!("DROP TRIGGER test_{table} ON {table}; DROP FUNCTION test_{table}();")
+        } else {
+            format!("DROP TRIGGER test_{table};")
+        };
+        self.sql(&sql).await.expect("drop the test trigger");
     }
 
     pub async fn user(&self, email: &str) -> Uuid {
@@ -181,6 +229,12 @@ impl Drop for TestServer {
             running.shutdown.cancel();
         }
     }
+}
+
+#[derive(Clone, Copy)]
+pub enum Trigger {
+    Refuse,
+    Skip,
 }
 
 pub struct Account {

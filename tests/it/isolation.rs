@@ -78,3 +78,39 @@ async fn no_tool_or_resource_crosses_between_users() {
     let today_a = s.rpc_ok(&a.read, "resources/read", json!({"uri": "navis://tasks/today"})).await;
     assert!(today_a["result"]["contents"][0]["text"].as_str().unwrap().contains(&ta_id));
 }
+
+/// Below the services, the schema itself refuses a row of one user that points at another's.
+#[tokio::test]
+async fn the_schema_lets_a_users_rows_point_only_at_that_users_rows() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    let pb = s.ok(&b.write, "create_project", json!({"name": "Bob's project"})).await;
+    let tb = s.ok(&b.write, "create_task", json!({"title": "Bob's task", "project_id": pb["id"]})).await;
+    let (pb, tb) = (pb["id"].as_str().unwrap(), tb["id"].as_str().unwrap());
+    let now = "2027-01-15T08:00:00.000000Z";
+    let task_in = |user: Uuid, project: &str| {
+        format!(
+            "INSERT INTO tasks (id, user_id, project_id, title, status, priority, created_at, updated_at) \
+             VALUES ('{}', '{user}', '{project}', 'planted', 'todo', 'medium', '{now}', '{now}')",
+            Uuid::now_v7()
+        )
+    };
+    let comment_on = |user: Uuid, task: &str| {
+        format!(
+            "INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES ('{}', '{user}', '{task}', 'planted', '{now}')",
+            Uuid::now_v7()
+        )
+    };
+    for (what, sql) in [("a task of Ada's in Bob's project", task_in(a.id, pb)), ("a comment of Ada's on Bob's task", comment_on(a.id, tb))]
+    {
+        match s.sql(&sql).await {
+            Err(sqlx::Error::Database(e)) => assert_eq!(e.kind(), sqlx::error::ErrorKind::ForeignKeyViolation, "{what}: {e}"),
+            other => panic!("{what} was not refused by a foreign key: {other:?}"),
+        }
+    }
+    // The same rows owned by Bob are accepted: what is refused is the crossing, not the row.
+    s.sql(&task_in(b.id, pb)).await.unwrap();
+    s.sql(&comment_on(b.id, tb)).await.unwrap();
+    assert_eq!(s.ok(&a.read, "list_tasks", json!({"include_done": true})).await["tasks"], json!([]));
+}

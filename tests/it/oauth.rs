@@ -2,7 +2,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::harness::{MCP, TestServer};
+use crate::harness::{MCP, TestServer, Trigger};
 use crate::oauth_support::{Browser, Client, Pkce, between, query_param};
 
 const CALLBACK: &str = "http://127.0.0.1:33418/callback";
@@ -543,7 +543,7 @@ async fn an_app_connected_twice_is_listed_twice_and_disconnected_separately() {
 #[tokio::test]
 async fn a_token_bound_to_another_resource_is_refused_by_the_resource_server() {
     use navis::core::{scope::Access, secret::digest, token};
-    use navis::store::{AuthCode, Grant};
+    use navis::store::{AuditEvent, AuthCode, Grant};
     let s = TestServer::start().await;
     let client = Client::register(&s, "App", CALLBACK).await;
     let user = s.user("ada@example.com").await;
@@ -572,7 +572,9 @@ async fn a_token_bound_to_another_resource_is_refused_by_the_resource_server() {
         expires_at: now + Duration::minutes(5),
         used_at: None,
     };
-    s.app.store.insert_grant_with_code(&grant, &row).await.unwrap();
+    let event =
+        AuditEvent { id: uuid::Uuid::now_v7(), user_id: user, kind: "oauth.connected".into(), detail: "planted".into(), created_at: now };
+    s.app.store.insert_grant_with_code(&grant, &row, &event).await.unwrap();
     let resp = client
         .token(
             &s,
@@ -604,4 +606,73 @@ async fn expired_sessions_and_codes_are_purged() {
     assert_eq!(client.exchange(&s, &code, &pkce.verifier).await.status(), 400);
     let resp = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap();
     assert_eq!(resp.headers()["location"], "/signin");
+}
+
+#[tokio::test]
+async fn an_approval_or_a_disconnect_whose_audit_row_fails_changes_nothing() {
+    let s = TestServer::start().await;
+    let browser = Browser::signed_in(&s, "ada@example.com").await;
+    let client = Client::register(&s, "App", CALLBACK).await;
+    let first = client.connect(&s, &browser, "mcp:read", None).await;
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    let grant = s.app.connected_apps(user).await.unwrap()[0].grant_id;
+
+    s.trigger("audit_events", "INSERT", Trigger::Refuse).await;
+    // Approving the app again replaces its grant: without the audit row, the old grant must survive.
+    let consent = browser.consent_page(&client.authorize_url(&s, &Pkce::new(), "mcp:read mcp:write", "s")).await;
+    let resp = browser.post_decision(&s, &consent, "approve", None).await;
+    assert_ne!(resp.status(), 303, "no code is handed out");
+    assert!(s.app.disconnect(user, grant).await.is_err(), "a disconnect without its audit row fails");
+    let refresh = client.refresh(&s, first["refresh_token"].as_str().unwrap()).await;
+    let rotated: Value = refresh.json().await.unwrap();
+    s.clock.advance(Duration::seconds(61));
+    let replay = client.refresh(&s, first["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(replay.status(), 500, "a replay whose revocation cannot be recorded is not answered as handled");
+    s.drop_trigger("audit_events").await;
+
+    let apps = s.app.connected_apps(user).await.unwrap();
+    assert_eq!(apps.iter().map(|a| a.grant_id).collect::<Vec<_>>(), vec![grant], "the first grant alone, still live");
+    assert_eq!(list_tools(&s, rotated["access_token"].as_str().unwrap()).await, 200);
+    // With the audit trail writable again, the same replay revokes the grant and says so.
+    assert_eq!(client.refresh(&s, first["refresh_token"].as_str().unwrap()).await.status(), 400);
+    assert_eq!(list_tools(&s, rotated["access_token"].as_str().unwrap()).await, 401);
+    let kinds: Vec<String> = s.app.audit_trail(user, 50).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "oauth.connected").count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "oauth.refresh_reuse").count(), 1, "{kinds:?}");
+}
+
+#[tokio::test]
+async fn the_losing_exchange_of_a_code_redeemed_twice_at_once_revokes_the_grant_and_records_it() {
+    let s = TestServer::start().await;
+    let browser = Browser::signed_in(&s, "ada@example.com").await;
+    let client = Client::register(&s, "App", CALLBACK).await;
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    let code_reuse_events = || async { s.app.audit_trail(user, 50).await.unwrap().iter().filter(|e| e.kind == "oauth.code_reuse").count() };
+    let authorize = || async {
+        let pkce = Pkce::new();
+        let consent = browser.consent_page(&client.authorize_url(&s, &pkce, "mcp:read", "s")).await;
+        (query_param(&browser.decide(&s, &consent, "approve", None).await, "code").unwrap(), pkce)
+    };
+
+    // Deterministically: another exchange marks the code used between this one's read and its
+    // write, which then changes no row (a trigger makes every update of a code change nothing).
+    let (code, pkce) = authorize().await;
+    s.trigger("oauth_codes", "UPDATE", Trigger::Skip).await;
+    let resp = client.exchange(&s, &code, &pkce.verifier).await;
+    s.drop_trigger("oauth_codes").await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    assert!(s.app.connected_apps(user).await.unwrap().is_empty(), "the grant is revoked");
+    assert_eq!(code_reuse_events().await, 1, "the revocation is a security event on Connected Apps");
+    let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("used twice"), "listed on the page");
+
+    // And for real: two exchanges at once. One wins; either way the grant ends revoked, and recorded.
+    let (code, pkce) = authorize().await;
+    let (one, two) = tokio::join!(client.exchange(&s, &code, &pkce.verifier), client.exchange(&s, &code, &pkce.verifier));
+    let mut statuses = [one.status().as_u16(), two.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+    assert!(s.app.connected_apps(user).await.unwrap().is_empty());
+    assert_eq!(code_reuse_events().await, 2);
 }

@@ -47,6 +47,13 @@ impl Browser {
 
     /// Posts the consent form as the user's browser would; returns the redirect Location.
     pub async fn decide(&self, s: &TestServer, consent_html: &str, decision: &str, access: Option<&str>) -> String {
+        let resp = self.post_decision(s, consent_html, decision, access).await;
+        assert_eq!(resp.status(), 303, "consent should redirect");
+        resp.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Posts the consent form as the user's browser would; returns the response as it is.
+    pub async fn post_decision(&self, s: &TestServer, consent_html: &str, decision: &str, access: Option<&str>) -> reqwest::Response {
         let form = between(consent_html, r#"<form method="post" action="/oauth/authorize">"#, "</form>").expect("consent form");
         let mut fields: Vec<(String, String)> = Vec::new();
         let mut rest = form;
@@ -63,9 +70,7 @@ impl Browser {
             fields.push(("access".into(), "write".into()));
         }
         fields.push(("decision".into(), decision.into()));
-        let resp = self.http.post(s.url("/oauth/authorize")).form(&fields).send().await.unwrap();
-        assert_eq!(resp.status(), 303, "consent should redirect");
-        resp.headers()["location"].to_str().unwrap().to_owned()
+        self.http.post(s.url("/oauth/authorize")).form(&fields).send().await.unwrap()
     }
 }
 

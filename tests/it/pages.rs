@@ -1,7 +1,7 @@
 //! The Connected Apps flow over HTTP, as a browser would drive it.
 use serde_json::json;
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, Trigger};
 
 fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = html.find(start)? + start.len();
@@ -116,6 +116,44 @@ async fn a_read_only_key_with_an_expiry_is_listed_as_such() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("must be in the future"));
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    let names: Vec<String> = s.app.list_api_keys(user).await.unwrap().into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["ci"], "no key was made by the refused form");
+}
+
+#[tokio::test]
+async fn a_key_change_whose_audit_row_cannot_be_written_is_not_made() {
+    let s = TestServer::start().await;
+    let b = browser();
+    let page = sign_up(&s, &b, "ada@example.com").await;
+    let create = |name: &'static str| {
+        b.post(s.url("/settings/connected-apps/keys"))
+            .form(&[("name", name), ("scope", "write"), ("expires", ""), ("csrf", &csrf_of(&page))])
+            .send()
+    };
+    s.trigger("audit_events", "INSERT", Trigger::Refuse).await;
+    let resp = create("laptop").await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("Nothing was changed") && !body.contains("nops_"), "{body}");
+    s.drop_trigger("audit_events").await;
+    let listed = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
+    assert!(listed.contains("No API keys yet."), "no key whose token was never shown");
+
+    // Revoking: the key stays active, and says so, if its audit row fails.
+    let created = create("desktop").await.unwrap().text().await.unwrap();
+    let token = between(&created, r#"<code id="new-token">"#, "</code>").unwrap().to_owned();
+    s.trigger("audit_events", "INSERT", Trigger::Refuse).await;
+    let resp = b
+        .post(s.url(&format!("/settings/connected-apps/keys/{}/revoke", &token[5..21])))
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    assert!(resp.text().await.unwrap().contains("Nothing was changed"));
+    s.drop_trigger("audit_events").await;
+    assert_eq!(s.rpc(Some(&token), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await.status(), 200);
 }
 
 #[tokio::test]

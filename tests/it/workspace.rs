@@ -2,7 +2,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, Trigger};
 
 #[tokio::test]
 async fn projects_list_paginate_update_archive_and_delete() {
@@ -237,4 +237,41 @@ async fn every_change_is_recorded_as_recent_activity() {
     // Another user sees none of it.
     let b = s.account("bob@example.com").await;
     assert_eq!(s.ok(&b.read, "list_recent_activity", json!({})).await["activity"], json!([]));
+}
+
+#[tokio::test]
+async fn a_change_whose_activity_cannot_be_recorded_is_not_made_at_all() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let p = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
+    let t = s.ok(&a.write, "create_task", json!({"title": "Draft", "project_id": p["id"]})).await;
+    let before = (s.ok(&a.read, "get_project", json!({"id": p["id"]})).await, s.ok(&a.read, "get_task", json!({"id": t["id"]})).await);
+
+    // The activity row of every change fails: each change must fail with it, and say so truthfully.
+    s.trigger("activity", "INSERT", Trigger::Refuse).await;
+    for (tool, args) in [
+        ("create_project", json!({"name": "Twin"})),
+        ("update_project", json!({"id": p["id"], "name": "Renamed"})),
+        ("update_project", json!({"id": p["id"], "status": "archived"})),
+        ("delete_project", json!({"id": p["id"], "cascade": true})),
+        ("create_task", json!({"title": "Twin"})),
+        ("create_tasks", json!({"tasks": [{"title": "Twin 1"}, {"title": "Twin 2"}]})),
+        ("update_task", json!({"id": t["id"], "title": "Renamed"})),
+        ("complete_task", json!({"id": t["id"]})),
+        ("delete_task", json!({"id": t["id"]})),
+        ("add_comment", json!({"task_id": t["id"], "body": "Twin"})),
+    ] {
+        let err = s.tool_error(&a.write, tool, args.clone()).await;
+        assert!(err.contains("Nothing was changed"), "{tool} {args}: {err}");
+    }
+    s.drop_trigger("activity").await;
+
+    // Nothing was: a retry cannot make a duplicate.
+    let after = (s.ok(&a.read, "get_project", json!({"id": p["id"]})).await, s.ok(&a.read, "get_task", json!({"id": t["id"]})).await);
+    assert_eq!(after, before);
+    let projects = s.ok(&a.read, "list_projects", json!({"status": "active"})).await;
+    assert_eq!(projects["projects"].as_array().unwrap().len(), 1, "{projects}");
+    let tasks = s.ok(&a.read, "list_tasks", json!({"include_done": true})).await;
+    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 1, "{tasks}");
+    assert_eq!(s.ok(&a.read, "list_recent_activity", json!({})).await["activity"].as_array().unwrap().len(), 2);
 }

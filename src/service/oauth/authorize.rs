@@ -141,8 +141,8 @@ impl App {
             expires_at: now + CODE_LIFETIME,
             used_at: None,
         };
-        self.store.insert_grant_with_code(&grant, &row).await?;
-        self.audit(user_id, AUDIT_CONNECTED, format!("Connected \"{}\" with {}", v.client.name, access.label())).await?;
+        let event = self.audit_event(user_id, AUDIT_CONNECTED, format!("Connected \"{}\" with {}", v.client.name, access.label()));
+        self.store.insert_grant_with_code(&grant, &row, &event).await?;
         let mut params = vec![("code", code.plaintext.as_str())];
         if let Some(state) = v.state.as_deref() {
             params.push(("state", state));

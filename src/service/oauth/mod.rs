@@ -223,10 +223,9 @@ impl App {
         let Some(grant) = self.store.user_grant(user_id, grant_id).await? else {
             return Err(super::ServiceError::NotFound("No such connected app.".into()));
         };
-        if self.store.revoke_grant(grant.id, self.now()).await? {
-            let name = self.store.client(&grant.client_id).await?.map(|c| c.name).unwrap_or_else(|| grant.client_id.clone());
-            self.audit(user_id, AUDIT_DISCONNECTED, format!("Disconnected \"{name}\"; all its tokens were revoked")).await?;
-        }
+        let name = self.store.client(&grant.client_id).await?.map(|c| c.name).unwrap_or_else(|| grant.client_id.clone());
+        let event = self.audit_event(user_id, AUDIT_DISCONNECTED, format!("Disconnected \"{name}\"; all its tokens were revoked"));
+        self.store.revoke_grant(grant.id, self.now(), Some(&event)).await?;
         Ok(())
     }
 

@@ -26,7 +26,7 @@ impl App {
         let now = self.now();
         match parsed.kind {
             TokenKind::Refresh => {
-                self.store.revoke_grant(grant.id, now).await?;
+                self.store.revoke_grant(grant.id, now, None).await?;
             }
             _ => self.store.revoke_token(&row.id, now).await?,
         }

@@ -54,8 +54,7 @@ impl App {
         let task = self.own_task(p, &args.task_id).await?;
         let comment =
             Comment { id: Uuid::now_v7(), task_id: task.id, body: required_text("body", &args.body, MAX_BODY)?, created_at: self.now() };
-        self.store.insert_comment(p.user_id, &comment).await?;
-        self.record_activity(p, "task", task.id, &task.title, "commented").await?;
+        self.store.insert_comment(p.user_id, &comment, &self.activity(p, "task", task.id, &task.title, "commented")).await?;
         Ok(CommentView { id: comment.id, body: comment.body, created_at: comment.created_at })
     }
 }

@@ -70,19 +70,16 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> ServiceResult<Stri
 }
 
 impl App {
-    /// Records a change for `list_recent_activity` and the workspace summary.
-    pub(crate) async fn record_activity(
+    /// The record of a change for `list_recent_activity`; the store writes it with the change.
+    pub(crate) fn activity(
         &self,
         p: &Principal,
         entity_type: &'static str,
         entity_id: Uuid,
         title: &str,
         action: &'static str,
-    ) -> ServiceResult<()> {
-        let activity =
-            Activity { id: Uuid::now_v7(), user_id: p.user_id, entity_type, entity_id, title: title.to_owned(), action, at: self.now() };
-        self.store.insert_activity(&activity).await?;
-        Ok(())
+    ) -> Activity {
+        Activity { id: Uuid::now_v7(), user_id: p.user_id, entity_type, entity_id, title: title.to_owned(), action, at: self.now() }
     }
 }
 

@@ -194,8 +194,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_project(&project).await?;
-        self.record_activity(p, "project", project.id, &project.name, "created").await?;
+        self.store.insert_project(&project, &self.activity(p, "project", project.id, &project.name, "created")).await?;
         Ok(project.into())
     }
 
@@ -219,10 +218,10 @@ impl App {
         }
         check_dates(project.start_date, project.due_date)?;
         project.updated_at = self.now();
-        if !self.store.update_project(&project).await? {
+        let activity = self.activity(p, "project", project.id, &project.name, if archived { "archived" } else { "updated" });
+        if !self.store.update_project(&project, &activity).await? {
             return Err(not_found("project", &args.id));
         }
-        self.record_activity(p, "project", project.id, &project.name, if archived { "archived" } else { "updated" }).await?;
         Ok(project.into())
     }
 
@@ -235,10 +234,9 @@ impl App {
                 project.name
             )));
         }
-        if !self.store.delete_project(p.user_id, project.id).await? {
+        if !self.store.delete_project(p.user_id, project.id, &self.activity(p, "project", project.id, &project.name, "deleted")).await? {
             return Err(not_found("project", &args.id));
         }
-        self.record_activity(p, "project", project.id, &project.name, "deleted").await?;
         Ok(DeletedProject { id: project.id, deleted: true, deleted_tasks: tasks })
     }
 

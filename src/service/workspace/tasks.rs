@@ -305,8 +305,7 @@ impl App {
 
     pub async fn create_task(&self, p: &Principal, args: CreateTaskArgs) -> ServiceResult<TaskView> {
         let task = self.new_task(p, args, self.now()).await?;
-        self.store.insert_tasks(std::slice::from_ref(&task)).await?;
-        self.record_activity(p, "task", task.id, &task.title, "created").await?;
+        self.store.insert_tasks(std::slice::from_ref(&task), &[self.activity(p, "task", task.id, &task.title, "created")]).await?;
         Ok(task.into())
     }
 
@@ -325,10 +324,8 @@ impl App {
             })?;
             tasks.push(task);
         }
-        self.store.insert_tasks(&tasks).await?;
-        for t in &tasks {
-            self.record_activity(p, "task", t.id, &t.title, "created").await?;
-        }
+        let activities: Vec<_> = tasks.iter().map(|t| self.activity(p, "task", t.id, &t.title, "created")).collect();
+        self.store.insert_tasks(&tasks, &activities).await?;
         Ok(CreatedTasks { created: tasks.len(), tasks: tasks.into_iter().map(Into::into).collect() })
     }
 
@@ -364,10 +361,9 @@ impl App {
             task.tags = clean_tags(tags)?;
         }
         task.updated_at = now;
-        if !self.store.update_task(&task).await? {
+        if !self.store.update_task(&task, &self.activity(p, "task", task.id, &task.title, action)).await? {
             return Err(not_found("task", &args.id));
         }
-        self.record_activity(p, "task", task.id, &task.title, action).await?;
         Ok(task.into())
     }
 
@@ -379,19 +375,17 @@ impl App {
         let now = self.now();
         set_status(&mut task, TaskStatus::Done, now);
         task.updated_at = now;
-        if !self.store.update_task(&task).await? {
+        if !self.store.update_task(&task, &self.activity(p, "task", task.id, &task.title, "completed")).await? {
             return Err(not_found("task", &args.id));
         }
-        self.record_activity(p, "task", task.id, &task.title, "completed").await?;
         Ok(task.into())
     }
 
     pub async fn delete_task(&self, p: &Principal, args: TaskIdArgs) -> ServiceResult<DeletedTask> {
         let task = self.own_task(p, &args.id).await?;
-        if !self.store.delete_task(p.user_id, task.id).await? {
+        if !self.store.delete_task(p.user_id, task.id, &self.activity(p, "task", task.id, &task.title, "deleted")).await? {
             return Err(not_found("task", &args.id));
         }
-        self.record_activity(p, "task", task.id, &task.title, "deleted").await?;
         Ok(DeletedTask { id: task.id, deleted: true })
     }
 

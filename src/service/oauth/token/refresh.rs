@@ -44,9 +44,8 @@ impl App {
         match refresh_decision(token.expires_at, revoked, token.used_at, now) {
             RefreshDecision::Refuse => Err(invalid()),
             RefreshDecision::RevokeGrant => {
-                if self.store.revoke_grant(grant.id, now).await? {
-                    self.audit(grant.user_id, AUDIT_REFRESH_REUSE, "A refresh token was reused; the app was disconnected").await?;
-                }
+                let event = self.audit_event(grant.user_id, AUDIT_REFRESH_REUSE, "A refresh token was reused; the app was disconnected");
+                self.store.revoke_grant(grant.id, now, Some(&event)).await?;
                 Err(invalid())
             }
             RefreshDecision::Rotate => {
