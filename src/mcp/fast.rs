@@ -137,13 +137,28 @@ pub async fn try_answer(state: &AppState, parts: &Parts, body: &Bytes, metadata_
         state.app.metrics.forbidden();
         return Some(bearer::forbidden(metadata_url));
     }
-    Some(match tools::call(&state.app, &principal, call.name, call.arguments).await {
-        Ok(result) => {
-            state.app.metrics.tool_call(call.name, result.is_error == Some(true));
-            answer(envelope.id, "result", &legacy(result)?)
+    Some(match tools::run(&state.app, &principal, call.name, call.arguments).await {
+        Ok(outcome) => {
+            state.app.metrics.tool_call(call.name, outcome.is_error());
+            match outcome {
+                tools::Outcome::Json(json) => answer(envelope.id, "result", &structured(&json)?),
+                tools::Outcome::Failed(result) => answer(envelope.id, "result", &legacy(result)?),
+            }
         }
         Err(error) => answer(envelope.id, "error", &encoded(&error)?),
     })
+}
+
+/// A successful tool result around its JSON, written once: the text content escapes it, the
+/// structured content is the JSON itself (what rmcp writes for `Outcome::into_result`).
+fn structured(json: &str) -> Option<String> {
+    let mut out = String::with_capacity(json.len() * 2 + 96);
+    out.push_str(r#"{"content":[{"type":"text","text":"#);
+    out.push_str(&serde_json::to_string(json).ok()?);
+    out.push_str(r#"}],"structuredContent":"#);
+    out.push_str(json);
+    out.push_str(r#","isError":false}"#);
+    Some(out)
 }
 
 #[cfg(test)]

@@ -191,10 +191,35 @@ fn error_result(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
 
-fn shape<T: Serialize>(result: Result<T, ServiceError>) -> CallToolResult {
-    match result {
-        Ok(value) => match serde_json::to_value(value) {
-            Ok(json) => CallToolResult::structured(json),
+/// What a tool call produced. A success is its result serialised once, straight from the
+/// service's struct: the same JSON is the text content and the structured content.
+pub enum Outcome {
+    Json(String),
+    Failed(CallToolResult),
+}
+
+impl Outcome {
+    pub fn is_error(&self) -> bool {
+        matches!(self, Outcome::Failed(r) if r.is_error == Some(true))
+    }
+
+    pub fn into_result(self) -> CallToolResult {
+        match self {
+            Outcome::Json(json) => {
+                let structured = serde_json::from_str(&json).ok();
+                let mut result = CallToolResult::success(vec![ContentBlock::text(json)]);
+                result.structured_content = structured;
+                result
+            }
+            Outcome::Failed(result) => result,
+        }
+    }
+}
+
+fn shape<T: Serialize>(result: Result<T, ServiceError>) -> Outcome {
+    Outcome::Failed(match result {
+        Ok(value) => match serde_json::to_string(&value) {
+            Ok(json) => return Outcome::Json(json),
             Err(e) => error_result(format!("Navis could not encode the result: {e}")),
         },
         Err(ServiceError::NotFound(m) | ServiceError::Invalid(m) | ServiceError::Conflict(m)) => error_result(m),
@@ -209,22 +234,27 @@ fn shape<T: Serialize>(result: Result<T, ServiceError>) -> CallToolResult {
                 "Navis could not complete this request because of a server error. Nothing was changed; try again.".into()
             })
         }
-    }
+    })
 }
 
 pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>) -> Result<CallToolResult, McpError> {
+    run(app, p, name, args).await.map(Outcome::into_result)
+}
+
+/// Calls a tool; an unknown tool is a protocol error (-32602).
+pub async fn run(app: &App, p: &Principal, name: &str, args: Option<JsonObject>) -> Result<Outcome, McpError> {
     let Some(spec) = find(name) else {
         return Err(McpError::invalid_params(format!("Unknown tool: {name}. Call tools/list for the tools this server offers."), None));
     };
     // The edge already answered 403; this keeps the rule true for any other caller.
     if spec.effect.needs_write() && !p.access.can_write() {
-        return Ok(error_result("This operation requires the mcp:write scope.".into()));
+        return Ok(Outcome::Failed(error_result("This operation requires the mcp:write scope.".into())));
     }
     macro_rules! run {
         ($method:ident) => {
             match parse(name, args) {
                 Ok(args) => shape(app.$method(p, args).await),
-                Err(invalid) => invalid,
+                Err(invalid) => Outcome::Failed(invalid),
             }
         };
     }
@@ -246,7 +276,7 @@ pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>
         "list_recent_activity" => run!(list_recent_activity),
         "get_current_user" => match parse::<NoArgs>(name, args) {
             Ok(_) => shape(current_user(app, p).await),
-            Err(invalid) => invalid,
+            Err(invalid) => Outcome::Failed(invalid),
         },
         _ => return Err(McpError::invalid_params(format!("Unknown tool: {name}"), None)),
     })
