@@ -28,6 +28,11 @@ if [ ! -x tests/clients/py/.venv-langchain/bin/python ]; then
   python3 -m venv tests/clients/py/.venv-langchain
 fi
 tests/clients/py/.venv-langchain/bin/pip install --quiet --disable-pip-version-check -r tests/clients/py/requirements-langchain.txt
+# The HTTP API's checkers, pinned: openapi-spec-validator and schemathesis (tests/it/api.rs).
+if [ ! -x tests/api/.venv/bin/python ]; then
+  python3 -m venv tests/api/.venv
+fi
+tests/api/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/api/requirements.txt
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked

@@ -5,10 +5,12 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod mcp;
+pub mod ops;
 pub mod server;
 pub mod service;
 pub mod store;

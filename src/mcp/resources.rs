@@ -36,7 +36,7 @@ pub fn templates() -> Vec<ResourceTemplate> {
 
 fn to_mcp_error(uri: &str, e: ServiceError) -> McpError {
     match e {
-        ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::Conflict(_) => {
+        ServiceError::NotFound(_) | ServiceError::Invalid(_) | ServiceError::InvalidField { .. } | ServiceError::Conflict(_) => {
             McpError::resource_not_found(format!("Resource not found: {uri}"), Some(json!({ "uri": uri })))
         }
         e @ ServiceError::Busy => McpError::internal_error(e.to_string(), None),

@@ -22,6 +22,8 @@ pub struct Metrics {
     forbidden: AtomicU64,
     /// Tool name → [succeeded, failed]. Only names of tools that exist get here.
     tool_calls: Mutex<BTreeMap<String, [u64; 2]>>,
+    /// (HTTP API operation, status) → requests. Only operations that exist get here.
+    api_calls: Mutex<BTreeMap<(&'static str, u16), u64>>,
     tokens: [AtomicU64; 3],
     /// MCP requests answered by the sessionless fast path (the rest went through rmcp).
     fast_path: AtomicU64,
@@ -34,6 +36,7 @@ impl Default for Metrics {
             auth: Default::default(),
             forbidden: AtomicU64::new(0),
             tool_calls: Mutex::new(BTreeMap::new()),
+            api_calls: Mutex::new(BTreeMap::new()),
             tokens: Default::default(),
             fast_path: AtomicU64::new(0),
         }
@@ -72,6 +75,10 @@ impl Metrics {
         }
     }
 
+    pub fn api_call(&self, operation: &'static str, status: u16) {
+        *self.api_calls.lock().unwrap_or_else(|e| e.into_inner()).entry((operation, status)).or_insert(0) += 1;
+    }
+
     pub fn fast_path(&self) {
         self.fast_path.fetch_add(1, Relaxed);
     }
@@ -101,6 +108,10 @@ impl Metrics {
             for (result, n) in ["ok", "error"].iter().zip(counts) {
                 out.push_str(&format!("navis_tool_calls_total{{tool=\"{name}\",result=\"{result}\"}} {n}\n"));
             }
+        }
+        out.push_str("# HELP navis_api_requests_total HTTP API requests that reached an operation, by operation and status.\n# TYPE navis_api_requests_total counter\n");
+        for ((operation, status), n) in self.api_calls.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            out.push_str(&format!("navis_api_requests_total{{operation=\"{operation}\",status=\"{status}\"}} {n}\n"));
         }
         out.push_str("# HELP navis_oauth_token_requests_total Token endpoint requests, by grant (or error).\n# TYPE navis_oauth_token_requests_total counter\n");
         for (label, n) in TOKEN_LABELS.iter().zip(&self.tokens) {

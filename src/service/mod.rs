@@ -6,6 +6,7 @@ use crate::store::{Store, StoreError};
 
 pub mod accounts;
 pub mod audit;
+pub mod idempotency;
 pub mod keys;
 pub mod metrics;
 pub mod oauth;
@@ -73,6 +74,9 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// An argument that breaks a rule of the workspace: which one (`tasks[2].title`), and why.
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
     /// Every password-hashing slot is taken; the caller should retry shortly (429).
@@ -87,6 +91,13 @@ impl ServiceError {
     /// otherwise a failed call changed nothing, as every change commits in one transaction.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, ServiceError::Store(e) if e.outcome_unknown())
+    }
+}
+
+impl ServiceError {
+    /// `field` is invalid; `message` says why, in a sentence that names it.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ServiceError::InvalidField { field: field.into(), message: message.into() }
     }
 }
 

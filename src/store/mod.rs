@@ -222,6 +222,19 @@ pub struct TaskFilter {
 }
 
 /// One page of a listing, newest first; `next` is the id to continue after.
+/// How long the response to an `Idempotency-Key` is kept (and a reused key refused).
+pub const IDEMPOTENCY_KEPT: chrono::Duration = chrono::Duration::hours(24);
+
+/// What the database holds for an `Idempotency-Key` when a request arrives with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyRecord {
+    /// The key was free (or expired): it is now reserved for this request.
+    Reserved,
+    /// The key is taken: by a request with this fingerprint, whose response is this (status,
+    /// body), or `None` while that request is still running.
+    Taken { fingerprint: Vec<u8>, response: Option<(u16, String)> },
+}
+
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -365,6 +378,20 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes browser sessions and authorization codes that expired before `before`, and
     /// sign-in failure counters that have run out; returns how many sessions and codes.
     async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    // Idempotency keys of the HTTP API (rows older than `IDEMPOTENCY_KEPT` count as free).
+    /// Reserves `key` for a request with `fingerprint`, or says who holds it.
+    async fn reserve_idempotency_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        fingerprint: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyRecord>;
+    /// Stores the response of the request that reserved `key`.
+    async fn complete_idempotency_key(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> StoreResult<()>;
+    /// Frees a reservation whose request failed without changing anything, so it can be retried.
+    async fn release_idempotency_key(&self, user_id: Uuid, key: &str) -> StoreResult<()>;
 
     // Sign-in throttle (keys and rules in `core::throttle`; shared by every instance on the database)
     /// Atomically, across instances: when no key must wait ([`throttle::wait`]), counts one

@@ -836,8 +836,75 @@ impl Store for PostgresStore {
         let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < $1").bind(before).execute(&self.pool).await?;
         let failures =
             sqlx::query("DELETE FROM sign_in_failures WHERE last_failure < $1").bind(before - throttle::WINDOW).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before - IDEMPOTENCY_KEPT).execute(&self.pool).await?;
         tracing::debug!(counters = failures.rows_affected(), "expired sign-in failure counters purged");
         Ok(sessions.rows_affected() + codes.rows_affected())
+    }
+
+    async fn reserve_idempotency_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        fingerprint: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyRecord> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3")
+            .bind(user_id)
+            .bind(key)
+            .bind(now - IDEMPOTENCY_KEPT)
+            .execute(&mut *tx)
+            .await?;
+        // Of two requests racing with one key, one inserts; the other waits for it, then conflicts.
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let record = if inserted > 0 {
+            IdempotencyRecord::Reserved
+        } else {
+            let row = sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2")
+                .bind(user_id)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let status: Option<i32> = row.try_get("status")?;
+            let body: Option<String> = row.try_get("body")?;
+            IdempotencyRecord::Taken {
+                fingerprint: row.try_get("fingerprint")?,
+                response: status.zip(body).map(|(s, b)| (u16::try_from(s).unwrap_or(500), b)),
+            }
+        };
+        commit(tx).await?;
+        Ok(record)
+    }
+
+    async fn complete_idempotency_key(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4")
+            .bind(i32::from(status))
+            .bind(body)
+            .bind(user_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, user_id: Uuid, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL")
+            .bind(user_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(write_error)?;
+        Ok(())
     }
 
     async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {

@@ -416,7 +416,7 @@ impl Store for SqliteStore {
         self.readers.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT * FROM api_keys WHERE id = ?")?;
             let mut rows = stmt.query([id])?;
-            rows.next()?.map(|row| api_key_from(row)).transpose()
+            rows.next()?.map(api_key_from).transpose()
         })
     }
 
@@ -600,7 +600,7 @@ impl Store for SqliteStore {
         self.readers.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))?;
             let mut rows = stmt.query([id.to_string(), user_id.to_string()])?;
-            rows.next()?.map(|row| task_from(row)).transpose()
+            rows.next()?.map(task_from).transpose()
         })
     }
 
@@ -969,6 +969,7 @@ impl Store for SqliteStore {
             .bind(ts(before - throttle::WINDOW))
             .execute(&self.pool)
             .await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?").bind(ts(before - IDEMPOTENCY_KEPT)).execute(&self.pool).await?;
         tracing::debug!(counters = failures.rows_affected(), "expired sign-in failure counters purged");
         Ok(sessions.rows_affected() + codes.rows_affected())
     }
@@ -1006,6 +1007,71 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(None)
+    }
+
+    async fn reserve_idempotency_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        fingerprint: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyRecord> {
+        // Writing first takes SQLite's write lock: of two requests racing with one key, one reserves it.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND created_at < ?")
+            .bind(user_id.to_string())
+            .bind(key)
+            .bind(ts(now - IDEMPOTENCY_KEPT))
+            .execute(&mut *tx)
+            .await?;
+        let inserted =
+            sqlx::query("INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(user_id.to_string())
+                .bind(key)
+                .bind(fingerprint)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        let record = if inserted > 0 {
+            IdempotencyRecord::Reserved
+        } else {
+            let row = sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = ? AND key = ?")
+                .bind(user_id.to_string())
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let status: Option<i64> = row.try_get("status")?;
+            let body: Option<String> = row.try_get("body")?;
+            IdempotencyRecord::Taken {
+                fingerprint: row.try_get("fingerprint")?,
+                response: status.zip(body).map(|(s, b)| (u16::try_from(s).unwrap_or(500), b)),
+            }
+        };
+        commit(tx).await?;
+        Ok(record)
+    }
+
+    async fn complete_idempotency_key(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE user_id = ? AND key = ?")
+            .bind(i64::from(status))
+            .bind(body)
+            .bind(user_id.to_string())
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, user_id: Uuid, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND status IS NULL")
+            .bind(user_id.to_string())
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(write_error)?;
+        Ok(())
     }
 
     async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()> {

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     router
         .merge(pages)
         .merge(oauth_api)
+        .merge(crate::api::routes())
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -1,4 +1,9 @@
 //! RFC 9728 protected resource metadata: one document per MCP path, plus the root form.
+//!
+//! Navis is one protected resource, named by its public URL: the MCP server (at either path) and
+//! the HTTP API under `/api/v1` are parts of it, take the same tokens with the same scopes, and a
+//! token issued for any of these names works at all of them. The API's challenges point at the
+//! root document; each MCP path has its own, as MCP clients look for it there.
 use axum::{
     Json,
     extract::{OriginalUri, State},
@@ -19,7 +24,7 @@ fn document(settings: &Settings, resource: String) -> serde_json::Value {
         "authorization_servers": [settings.public_url],
         "scopes_supported": [scope::READ, scope::WRITE],
         "bearer_methods_supported": ["header"],
-        "resource_name": "Navis MCP server",
+        "resource_name": "Navis: MCP server and HTTP API (one protected resource)",
         "resource_documentation": settings.url("/"),
     })
 }

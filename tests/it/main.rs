@@ -4,6 +4,7 @@
 mod harness;
 mod oauth_support;
 
+mod api;
 mod cimd;
 mod cli;
 mod conformance;

@@ -4,14 +4,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, page_limit};
+use super::{CURSOR_PATTERN, decode_cursor, encode_cursor, page_limit};
 use crate::service::{App, Principal, ServiceResult};
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListActivityArgs {
     /// Page size, 1–100 (default 20).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
+    #[schemars(regex(pattern = CURSOR_PATTERN))]
     pub cursor: Option<String>,
 }
 

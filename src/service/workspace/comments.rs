@@ -3,7 +3,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, page_limit, required_text, tasks::CommentView};
+use super::{CURSOR_PATTERN, REQUIRED_TEXT, decode_cursor, encode_cursor, page_limit, required_text, tasks::CommentView};
 use crate::service::{App, Principal, ServiceResult};
 use crate::store::Comment;
 
@@ -14,8 +14,10 @@ pub struct ListCommentsArgs {
     /// The task's id (UUID).
     pub task_id: String,
     /// Page size, 1–100 (default 20).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
+    #[schemars(regex(pattern = CURSOR_PATTERN))]
     pub cursor: Option<String>,
 }
 
@@ -24,6 +26,7 @@ pub struct AddCommentArgs {
     /// The task's id (UUID).
     pub task_id: String,
     /// Markdown.
+    #[schemars(length(min = 1, max = 20_000), regex(pattern = REQUIRED_TEXT))]
     pub body: String,
 }
 

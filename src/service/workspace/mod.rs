@@ -9,8 +9,18 @@ use crate::store::Activity;
 
 pub mod activity;
 pub mod comments;
+pub mod me;
 pub mod projects;
 pub mod tasks;
+
+/// Free text: anything but NUL, which PostgreSQL cannot store. (The patterns are stated in the
+/// input schemas, in a syntax every JSON Schema engine reads alike, and enforced here.)
+pub const TEXT: &str = r"^[^\x00]*$";
+/// Required text: no NUL, and a character that is not blank (ASCII whitespace). Written so
+/// that no engine backtracks on it.
+pub const REQUIRED_TEXT: &str = r"^[\t\n\f\r ]*[^\x00\t\n\f\r ][^\x00]*$";
+/// A `next_cursor` (or nothing, for the first page).
+pub const CURSOR_PATTERN: &str = r"^([A-Za-z0-9_-]{22})?$";
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
@@ -20,21 +30,34 @@ pub fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(n) => Err(ServiceError::Invalid(format!("limit must be between 1 and {MAX_LIMIT} (got {n})."))),
+        Some(n) => Err(ServiceError::field("limit", format!("limit must be between 1 and {MAX_LIMIT} (got {n})."))),
     }
 }
 
-/// Cursors are opaque to callers: the id to continue after, base64url-encoded.
+/// Cursors are opaque to callers: the id to continue after, base64url-encoded (22 characters).
+/// Any 22 such characters decode (the last one's spare bits are ignored), so the schema's
+/// pattern describes exactly what is accepted.
+const CURSOR: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
 pub fn encode_cursor(id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+    CURSOR.encode(id.as_bytes())
 }
 
 pub fn decode_cursor(cursor: Option<&str>) -> ServiceResult<Option<Uuid>> {
     cursor
         .filter(|c| !c.is_empty())
         .map(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok().and_then(|b| Uuid::from_slice(&b).ok()).ok_or_else(|| {
-                ServiceError::Invalid("cursor is not valid: pass the next_cursor of a previous page, or leave it out to start over.".into())
+            CURSOR.decode(c).ok().and_then(|b| Uuid::from_slice(&b).ok()).ok_or_else(|| {
+                ServiceError::field(
+                    "cursor",
+                    "cursor is not valid: pass the next_cursor of a previous page, or leave it out to start over.",
+                )
             })
         })
         .transpose()
@@ -54,19 +77,32 @@ pub fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Text that must say something: at most `max` characters as sent, no NUL, and not blank;
+/// returned without its surrounding blanks (ASCII whitespace, as `REQUIRED_TEXT` says).
 pub fn required_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
-    let value = value.trim();
+    optional_text(field, value, max)?;
+    let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
     if value.is_empty() {
-        return Err(ServiceError::Invalid(format!("{field} must not be empty.")));
-    }
-    optional_text(field, value, max)
-}
-
-pub fn optional_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
-    if value.chars().count() > max {
-        return Err(ServiceError::Invalid(format!("{field} must be at most {max} characters.")));
+        return Err(ServiceError::field(field, format!("{field} must not be empty.")));
     }
     Ok(value.to_owned())
+}
+
+/// Free text: at most `max` characters, no NUL.
+pub fn optional_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
+    if value.chars().count() > max {
+        return Err(ServiceError::field(field, format!("{field} must be at most {max} characters.")));
+    }
+    no_nul(field, value)?;
+    Ok(value.to_owned())
+}
+
+/// NUL cannot be stored (PostgreSQL refuses it in text), nor searched for.
+pub fn no_nul(field: &str, value: &str) -> ServiceResult<()> {
+    if value.contains('\0') {
+        return Err(ServiceError::field(field, format!("{field} must not contain NUL characters.")));
+    }
+    Ok(())
 }
 
 impl App {
@@ -92,7 +128,57 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(decode_cursor(Some(&encode_cursor(id))).ok().flatten(), Some(id));
         assert!(decode_cursor(Some("not a cursor")).is_err());
+        // Any 22 base64url characters are a cursor, as the schema's pattern says.
+        assert!(decode_cursor(Some("zzzzzzzzzzzzzzzzzzzzzz")).is_ok_and(|c| c.is_some()));
         assert_eq!(decode_cursor(None).ok().flatten(), None);
+    }
+
+    #[test]
+    fn text_rules_are_the_patterns_the_schemas_state() {
+        assert_eq!(required_text("title", "  x \n", 500).ok().as_deref(), Some("x"));
+        for blank in ["", " ", "\t\n\r\x0c "] {
+            assert!(required_text("title", blank, 500).is_err(), "{blank:?}");
+        }
+        // Blank means ASCII whitespace, as in the pattern: other characters are content.
+        assert_eq!(required_text("title", "\u{3000}", 500).ok().as_deref(), Some("\u{3000}"));
+        assert!(required_text("title", "a\0b", 500).is_err());
+        assert!(optional_text("description", "a\0", 500).is_err());
+        // Lengths count what was sent, as maxLength does.
+        assert!(required_text("title", &format!("{} ", "x".repeat(500)), 500).is_err());
+    }
+
+    /// The schemas' patterns and the rules agree on every string, tricky ones included: what
+    /// the API document calls valid is accepted, and what it calls invalid is refused.
+    #[test]
+    fn the_patterns_accept_exactly_what_the_rules_accept() {
+        let matches = |pattern: &str, s: &str| regex_automata::meta::Regex::new(pattern).map(|r| r.is_match(s)).unwrap_or(false);
+        let samples = [
+            "",
+            " ",
+            "x",
+            " x ",
+            "\t",
+            "\n\r\x0c",
+            "\x0b",
+            "\0",
+            "a\0",
+            "\u{3000}",
+            "\u{feff}",
+            "\u{85}",
+            "\u{1c}",
+            "é",
+            "🦀 ok",
+            "AAAAAAAAAAAAAAAAAAAAAA",
+            "zzzzzzzzzzzzzzzzzzzzz_",
+            "short",
+            "AAAAAAAAAAAAAAAAAAAAAA=",
+            "AAAAAAAAAAAAAAAAAAAAA!",
+        ];
+        for s in samples {
+            assert_eq!(matches(REQUIRED_TEXT, s), required_text("f", s, 500).is_ok(), "REQUIRED_TEXT on {s:?}");
+            assert_eq!(matches(TEXT, s), optional_text("f", s, 500).is_ok(), "TEXT on {s:?}");
+            assert_eq!(matches(CURSOR_PATTERN, s), decode_cursor(Some(s)).is_ok(), "CURSOR_PATTERN on {s:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, not_found, nullable, optional_text, page_limit, parse_id, required_text};
+use super::{
+    CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, not_found, nullable, optional_text, page_limit, parse_id,
+    required_text,
+};
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 use crate::store::Project;
 
@@ -91,8 +94,10 @@ pub struct ListProjectsArgs {
     /// Only projects in this status. Without it, archived projects are left out.
     pub status: Option<ProjectStatus>,
     /// Page size, 1–100 (default 20).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
+    #[schemars(regex(pattern = CURSOR_PATTERN))]
     pub cursor: Option<String>,
 }
 
@@ -104,8 +109,10 @@ pub struct ProjectIdArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateProjectArgs {
+    #[schemars(length(min = 1, max = 200), regex(pattern = REQUIRED_TEXT))]
     pub name: String,
     #[serde(default)]
+    #[schemars(length(max = 20_000), regex(pattern = TEXT))]
     pub description: Option<String>,
     /// Defaults to active.
     #[serde(default)]
@@ -123,11 +130,14 @@ pub struct UpdateProjectArgs {
     /// The project's id (UUID).
     pub id: String,
     #[serde(default)]
+    #[schemars(with = "String", length(min = 1, max = 200), regex(pattern = REQUIRED_TEXT))]
     pub name: Option<String>,
     #[serde(default)]
+    #[schemars(with = "String", length(max = 20_000), regex(pattern = TEXT))]
     pub description: Option<String>,
     /// Set to `archived` to archive the project.
     #[serde(default)]
+    #[schemars(with = "ProjectStatus")]
     pub status: Option<ProjectStatus>,
     /// YYYY-MM-DD, or null to clear.
     #[serde(default, deserialize_with = "nullable")]
@@ -150,7 +160,7 @@ fn check_dates(start: Option<NaiveDate>, due: Option<NaiveDate>) -> ServiceResul
     if let (Some(s), Some(d)) = (start, due)
         && d < s
     {
-        return Err(ServiceError::Invalid(format!("due_date ({d}) must not be before start_date ({s}).")));
+        return Err(ServiceError::field("due_date", format!("due_date ({d}) must not be before start_date ({s}).")));
     }
     Ok(())
 }
@@ -229,8 +239,8 @@ impl App {
         let project = self.own_project(p, &args.id).await?;
         let tasks: i64 = self.store.task_counts(p.user_id, project.id).await?.iter().map(|(_, n)| n).sum();
         if tasks > 0 && !args.cascade {
-            return Err(ServiceError::Invalid(format!(
-                "Project \"{}\" still has {tasks} task(s). Move or delete them first, or call delete_project again with cascade: true to delete them too.",
+            return Err(ServiceError::Conflict(format!(
+                "Project \"{}\" still has {tasks} task(s). Move or delete them first, or delete the project with cascade set to true (`cascade: true`; over HTTP, `?cascade=true`) to delete its tasks too.",
                 project.name
             )));
         }

@@ -4,7 +4,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, not_found, nullable, optional_text, page_limit, parse_id, required_text};
+use super::{
+    CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, no_nul, not_found, nullable, optional_text, page_limit, parse_id,
+    required_text,
+};
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 use crate::store::{Task, TaskFilter};
 
@@ -140,16 +143,21 @@ pub struct ListTasksArgs {
     /// Due on or before this date (YYYY-MM-DD).
     pub due_before: Option<NaiveDate>,
     /// Only tasks carrying this tag.
+    #[schemars(regex(pattern = TEXT))]
     pub tag: Option<String>,
+    #[schemars(regex(pattern = TEXT))]
     pub assignee: Option<String>,
     /// Text to find in the title or description.
+    #[schemars(regex(pattern = TEXT))]
     pub text: Option<String>,
     /// Include done tasks (default false).
     #[serde(default)]
     pub include_done: bool,
     /// Page size, 1–100 (default 20).
+    #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
+    #[schemars(regex(pattern = CURSOR_PATTERN))]
     pub cursor: Option<String>,
 }
 
@@ -161,9 +169,11 @@ pub struct TaskIdArgs {
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
+    #[schemars(length(min = 1, max = 500), regex(pattern = REQUIRED_TEXT))]
     pub title: String,
     /// Markdown.
     #[serde(default)]
+    #[schemars(length(max = 50_000), regex(pattern = TEXT))]
     pub description: Option<String>,
     /// The project the task belongs to (UUID); none for a loose task.
     #[serde(default)]
@@ -178,14 +188,17 @@ pub struct CreateTaskArgs {
     #[serde(default)]
     pub due_date: Option<NaiveDate>,
     #[serde(default)]
+    #[schemars(length(max = 200), regex(pattern = TEXT))]
     pub assignee: Option<String>,
     #[serde(default)]
+    #[schemars(length(max = 20), inner(length(max = 50), regex(pattern = TEXT)))]
     pub tags: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTasksArgs {
     /// 1 to 50 tasks, created all together or not at all.
+    #[schemars(length(min = 1, max = 50))]
     pub tasks: Vec<CreateTaskArgs>,
 }
 
@@ -194,49 +207,61 @@ pub struct UpdateTaskArgs {
     /// The task's id (UUID).
     pub id: String,
     #[serde(default)]
+    #[schemars(with = "String", length(min = 1, max = 500), regex(pattern = REQUIRED_TEXT))]
     pub title: Option<String>,
+    /// Markdown.
     #[serde(default)]
+    #[schemars(with = "String", length(max = 50_000), regex(pattern = TEXT))]
     pub description: Option<String>,
     /// Move to this project (UUID), or null to detach.
     #[serde(default, deserialize_with = "nullable")]
     pub project_id: Option<Option<String>>,
     #[serde(default)]
+    #[schemars(with = "TaskStatus")]
     pub status: Option<TaskStatus>,
     #[serde(default)]
+    #[schemars(with = "Priority")]
     pub priority: Option<Priority>,
     /// YYYY-MM-DD, or null to clear.
     #[serde(default, deserialize_with = "nullable")]
     pub due_date: Option<Option<NaiveDate>>,
     /// A name, or null to clear.
     #[serde(default, deserialize_with = "nullable")]
+    #[schemars(length(max = 200), regex(pattern = TEXT))]
     pub assignee: Option<Option<String>>,
     /// Replaces the task's tags.
     #[serde(default)]
+    #[schemars(with = "Vec<String>", length(max = 20), inner(length(max = 50), regex(pattern = TEXT)))]
     pub tags: Option<Vec<String>>,
 }
 
+/// Tags as sent: at most 20, each at most 50 characters; kept trimmed, without blanks and repeats.
 fn clean_tags(tags: Vec<String>) -> ServiceResult<Vec<String>> {
+    if tags.len() > MAX_TAGS {
+        return Err(ServiceError::field("tags", format!("A task can carry at most {MAX_TAGS} tags.")));
+    }
     let mut out: Vec<String> = Vec::new();
     for tag in tags {
+        if tag.chars().count() > MAX_TAG {
+            return Err(ServiceError::field("tags", format!("Each tag must be at most {MAX_TAG} characters.")));
+        }
+        no_nul("tags", &tag)?;
         let tag = tag.trim().to_owned();
         if tag.is_empty() {
             continue;
-        }
-        if tag.chars().count() > MAX_TAG {
-            return Err(ServiceError::Invalid(format!("Each tag must be at most {MAX_TAG} characters.")));
         }
         if !out.contains(&tag) {
             out.push(tag);
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(ServiceError::Invalid(format!("A task can carry at most {MAX_TAGS} tags.")));
+        return Err(ServiceError::field("tags", format!("A task can carry at most {MAX_TAGS} tags.")));
     }
     Ok(out)
 }
 
 fn clean_assignee(assignee: Option<String>) -> ServiceResult<Option<String>> {
-    assignee.map(|a| optional_text("assignee", a.trim(), 200)).transpose().map(|a| a.filter(|a| !a.is_empty()))
+    assignee.map(|a| optional_text("assignee", &a, 200).map(|a| a.trim().to_owned())).transpose().map(|a| a.filter(|a| !a.is_empty()))
 }
 
 impl App {
@@ -260,6 +285,9 @@ impl App {
             Some(id) => Some(self.own_project(p, id).await?.id),
             None => None,
         };
+        for (field, value) in [("tag", &args.tag), ("assignee", &args.assignee), ("text", &args.text)] {
+            no_nul(field, value.as_deref().unwrap_or_default())?;
+        }
         let filter = TaskFilter {
             project_id,
             statuses: args.status.map(|s| vec![s.as_str().to_owned()]).unwrap_or_default(),
@@ -312,13 +340,19 @@ impl App {
     /// All or nothing: every task is validated before any is written, and they are written in one transaction.
     pub async fn create_tasks(&self, p: &Principal, args: CreateTasksArgs) -> ServiceResult<CreatedTasks> {
         if args.tasks.is_empty() || args.tasks.len() > MAX_BATCH {
-            return Err(ServiceError::Invalid(format!("tasks must hold between 1 and {MAX_BATCH} tasks (got {}).", args.tasks.len())));
+            return Err(ServiceError::field(
+                "tasks",
+                format!("tasks must hold between 1 and {MAX_BATCH} tasks (got {}).", args.tasks.len()),
+            ));
         }
         let now = self.now();
         let mut tasks = Vec::with_capacity(args.tasks.len());
         for (i, t) in args.tasks.into_iter().enumerate() {
             let task = self.new_task(p, t, now).await.map_err(|e| match e {
                 ServiceError::Invalid(m) => ServiceError::Invalid(format!("tasks[{i}]: {m} No task was created.")),
+                ServiceError::InvalidField { field, message } => {
+                    ServiceError::field(format!("tasks[{i}].{field}"), format!("tasks[{i}]: {message} No task was created."))
+                }
                 ServiceError::NotFound(m) => ServiceError::NotFound(format!("tasks[{i}]: {m} No task was created.")),
                 other => other,
             })?;
