@@ -40,7 +40,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route(PRM_PREFIX, get(wellknown::protected_resource_root));
+        .route(PRM_PREFIX, get(wellknown::protected_resource_root))
+        // RFC 9728's place for the API's own name of the resource (its challenges point at the root).
+        .route(&format!("{PRM_PREFIX}{}", crate::api::PREFIX), get(wellknown::protected_resource));
     for path in MCP_PATHS {
         router = router.route(path, any(edge::handle)).route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
     }

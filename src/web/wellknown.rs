@@ -3,7 +3,8 @@
 //! Navis is one protected resource, named by its public URL: the MCP server (at either path) and
 //! the HTTP API under `/api/v1` are parts of it, take the same tokens with the same scopes, and a
 //! token issued for any of these names works at all of them. The API's challenges point at the
-//! root document; each MCP path has its own, as MCP clients look for it there.
+//! root document; each MCP path has its own, as MCP clients look for it there, and so has
+//! `/api/v1`, at RFC 9728's place for that name.
 use axum::{
     Json,
     extract::{OriginalUri, State},

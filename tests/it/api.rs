@@ -559,7 +559,7 @@ async fn the_document_and_the_reference_page_describe_every_operation() {
 }
 
 #[tokio::test]
-async fn an_oauth_token_for_the_mcp_server_works_at_the_api_the_same_resource() {
+async fn oauth_tokens_for_the_mcp_server_and_for_the_api_work_at_both_one_resource() {
     use crate::oauth_support::{Browser, Client};
     let s = TestServer::start().await;
     let browser = Browser::signed_in(&s, "ada@example.com").await;
@@ -575,6 +575,35 @@ async fn an_oauth_token_for_the_mcp_server_works_at_the_api_the_same_resource() 
     let root: Value = s.http.get(s.url("/.well-known/oauth-protected-resource")).send().await.unwrap().json().await.unwrap();
     assert_eq!(root["resource"], s.url(""));
     assert!(root["resource_name"].as_str().unwrap().contains("HTTP API"), "{root}");
+    // The API's own name is a name of the same resource: metadata at RFC 9728's place for it,
+    // and a token issued for it works at the MCP server too.
+    let api: Value = s.http.get(s.url("/.well-known/oauth-protected-resource/api/v1")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(api["resource"], s.url("/api/v1"));
+    let pkce = crate::oauth_support::Pkce::new();
+    let mcp_resource = format!("resource={}", urlencode(&s.url(crate::harness::MCP)));
+    let authorize =
+        client.authorize_url(&s, &pkce, "mcp:read", "st").replace(&mcp_resource, &format!("resource={}", urlencode(&s.url("/api/v1"))));
+    assert!(authorize.contains("api%2Fv1"), "{authorize}");
+    let consent = browser.consent_page(&authorize).await;
+    let location = browser.decide(&s, &consent, "approve", None).await;
+    let code = crate::oauth_support::query_param(&location, "code").expect("a code for the API's name of the resource");
+    let api = s.url("/api/v1");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("code_verifier", pkce.verifier.as_str()),
+        ("resource", api.as_str()),
+    ];
+    let tokens: Value = client.token(&s, &form).await.json().await.unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+    expect(&s, 200, "GET", "/me", token, None).await;
+    let listed = s.rpc_ok(token, "tools/list", json!({})).await;
+    assert!(listed["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()));
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn checkers() -> std::path::PathBuf {

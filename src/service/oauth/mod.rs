@@ -92,9 +92,15 @@ pub struct AppView {
 }
 
 impl App {
-    /// The resource identifiers this server answers for: the origin and both MCP paths.
-    pub fn resources(&self) -> [String; 3] {
-        [self.issuer.to_string(), format!("{}/functions/v1/mcp-server-v2", self.issuer), format!("{}/mcp", self.issuer)]
+    /// The names of the one resource this server protects: the origin, both MCP paths and the
+    /// HTTP API (a token issued for any of them is good at all of them).
+    pub fn resources(&self) -> [String; 4] {
+        [
+            self.issuer.to_string(),
+            format!("{}/functions/v1/mcp-server-v2", self.issuer),
+            format!("{}/mcp", self.issuer),
+            format!("{}/api/v1", self.issuer),
+        ]
     }
 
     /// Whether `resource` (already canonical) names this server.
