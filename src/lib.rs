@@ -1,6 +1,7 @@
 //! Navis: a self-hostable Navis Ops API and MCP server.
 //!
-//! Data flows one way: `web`/`mcp` (HTTP edge) → `service` (rules, Principal) → `store` (SQL).
+//! Data flows one way: `web`/`mcp`/`api` (HTTP faces, sharing `edge`) → `ops` (the operation
+//! catalogue) → `service` (rules, Principal) → `store` (SQL). `server` wires the faces together.
 //! `core` holds pure rules (token format, digests, scopes, clock) and knows no I/O.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -9,6 +10,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod edge;
 pub mod mcp;
 pub mod ops;
 pub mod server;

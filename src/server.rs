@@ -1,15 +1,22 @@
 //! Wiring: open the store, migrate, build the router, serve until shutdown.
 use std::{sync::Arc, time::Duration};
 
+use axum::{
+    Json, Router,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Settings;
 use crate::core::clock::{Clock, SystemClock};
+use crate::edge::AppState;
 use crate::mcp::edge::McpTransports;
 use crate::service::App;
 use crate::store::{Store, postgres::PostgresStore, sqlite::SqliteStore};
-use crate::web::{self, AppState};
+use crate::{api, mcp, web};
 
 /// Opens the database named by the URL and brings its schema up to date.
 pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
@@ -34,6 +41,24 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// Every face's routes in one router, with what they all share: JSON 404s for unknown routes
+/// and the security headers.
+pub fn router(state: AppState, transports: Arc<McpTransports>) -> Router {
+    web::router(state.clone())
+        .merge(mcp::router(state.clone(), transports))
+        .merge(api::router(state))
+        .fallback(not_found)
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own
+        // form posts, which would hide the very origin the CSRF check looks at.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not_found", "message": "No such route." }))).into_response()
+}
+
 /// Binds, then serves in the background until `shutdown` is cancelled; flushes last-used times on the way out.
 pub async fn start(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(settings.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
@@ -45,13 +70,10 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let app = app(&settings, clock).await?;
     let local_addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
-    let state = AppState {
-        app: app.clone(),
-        mcp: Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token())),
-        settings: Arc::new(settings),
-    };
+    let transports = Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token()));
+    let state = AppState { app: app.clone(), settings: Arc::new(settings) };
     let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
-    let router = web::router(state);
+    let router = router(state, transports);
 
     let flusher_app = app.clone();
     let flusher_stop = shutdown.clone();

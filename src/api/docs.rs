@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::PREFIX;
-use crate::web::{AppState, html::esc};
+use crate::edge::AppState;
+use crate::web::html::esc;
 
 const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1b1f24;--muted:#57606a;--bg:#fff;--panel:#f6f8fa;--line:#d0d7de;--accent:#0969da}\

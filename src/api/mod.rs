@@ -20,21 +20,22 @@ use axum::{
 use serde_json::{Map, Value, json};
 use tower_http::cors::{Any, CorsLayer};
 
+use crate::edge::{API_PREFIX, AppState, PRM_PREFIX, bearer};
 use crate::ops::{self, Effect, JsonObject, OpError, Operation, Route, Verb};
 use crate::service::{
     Principal, ServiceError,
     idempotency::{self, Idempotency},
 };
-use crate::web::{AppState, bearer};
 
 pub mod docs;
 pub mod openapi;
 
-pub const PREFIX: &str = "/api/v1";
+pub const PREFIX: &str = API_PREFIX;
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-pub fn routes() -> Router<AppState> {
+/// The HTTP API's routes, with their state.
+pub fn router(state: AppState) -> Router {
     // Scripts on any origin may call the API: it takes no cookies, only bearer tokens.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -49,12 +50,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/", any(handle))
         .route("/api/v1/{*path}", any(handle))
         .layer(cors)
+        .with_state(state)
 }
 
 /// The metadata document the API's challenges point at: the root one, whose resource is the
 /// public URL (see the module's note).
 pub fn resource_metadata_url(settings: &crate::config::Settings) -> String {
-    settings.url(crate::mcp::edge::PRM_PREFIX)
+    settings.url(PRM_PREFIX)
 }
 
 /// A JSON error: a stable `error` code and a `message` that says what to fix.

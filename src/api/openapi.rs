@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 use super::{PREFIX, TABLE, allows_null};
 use crate::config::Settings;
 use crate::core::scope;
+use crate::edge::AppState;
 use crate::ops::{Effect, JsonObject, Verb};
-use crate::web::AppState;
 
 /// Serves the document, with this server's absolute URLs.
 pub async fn serve(State(state): State<AppState>) -> Response {

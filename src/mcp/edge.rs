@@ -24,13 +24,10 @@ use serde::Deserialize;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::{NavisMcp, tools};
+use super::{McpState, NavisMcp, tools};
 use crate::config::Settings;
-use crate::web::{AppState, bearer};
-
-/// The two MCP paths: the one the original documents, and a short alias.
-pub const MCP_PATHS: [&str; 2] = ["/functions/v1/mcp-server-v2", "/mcp"];
-pub const PRM_PREFIX: &str = "/.well-known/oauth-protected-resource";
+use crate::edge::bearer;
+pub use crate::edge::{MCP_PATHS, PRM_PREFIX};
 
 pub struct McpTransports {
     with_sessions: StreamableHttpService<NavisMcp, LocalSessionManager>,
@@ -159,7 +156,7 @@ fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+pub async fn handle(State(state): State<McpState>, request: Request) -> Response {
     let metadata_url = resource_metadata_url(&state.settings, request.uri().path());
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(origin) = &origin
@@ -197,7 +194,7 @@ fn add_cors(response: &mut Response, origin: &str) {
 
 /// GET opens the session's server-to-client stream; DELETE ends the session. Both need a token,
 /// and both need a session: without one there is no stream to open (405).
-async fn stream_or_end(state: &AppState, request: Request, metadata_url: &str) -> Response {
+async fn stream_or_end(state: &McpState, request: Request, metadata_url: &str) -> Response {
     let (mut parts, body) = request.into_parts();
     let principal = match bearer::authenticate(&state.app, &parts.headers, metadata_url).await {
         Ok(principal) => principal,
@@ -212,7 +209,7 @@ async fn stream_or_end(state: &AppState, request: Request, metadata_url: &str) -
 }
 
 /// Serves a request that carries a session id, refusing it if the session belongs to someone else.
-async fn in_session(state: &AppState, user: Uuid, request: Request, deleting: bool) -> Response {
+async fn in_session(state: &McpState, user: Uuid, request: Request, deleting: bool) -> Response {
     let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(session) = &session
         && state.mcp.owner(session).is_some_and(|owner| owner != user)
@@ -238,7 +235,7 @@ async fn in_session(state: &AppState, user: Uuid, request: Request, deleting: bo
     response
 }
 
-async fn post(state: &AppState, request: Request, metadata_url: &str) -> Response {
+async fn post(state: &McpState, request: Request, metadata_url: &str) -> Response {
     let (mut parts, body) = request.into_parts();
     let limit = state.settings.max_body_bytes;
     let bytes: Bytes = match axum::body::to_bytes(body, limit).await {

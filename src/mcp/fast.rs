@@ -17,8 +17,9 @@ use rmcp::model::{JsonObject, ListToolsResult, ServerResult};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::McpState;
 use super::tools;
-use crate::web::{AppState, bearer};
+use crate::edge::bearer;
 
 /// Versions whose requests carry no per-request metadata or standard headers (those come with
 /// 2026-07-28, and rmcp checks them).
@@ -70,7 +71,7 @@ fn plain_id(raw: &str) -> bool {
 
 /// Headers the fast path leaves to rmcp: a session, a browser's Origin, a version with
 /// per-request metadata, SEP-2243 standard headers, a body that is not JSON.
-fn plain_headers(state: &AppState, headers: &HeaderMap) -> bool {
+fn plain_headers(state: &McpState, headers: &HeaderMap) -> bool {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -105,7 +106,7 @@ fn encoded(value: &impl Serialize) -> Option<String> {
 }
 
 /// Answers the request if it is one for the fast path; `None` sends it on to rmcp.
-pub async fn try_answer(state: &AppState, parts: &Parts, body: &Bytes, metadata_url: &str) -> Option<Response> {
+pub async fn try_answer(state: &McpState, parts: &Parts, body: &Bytes, metadata_url: &str) -> Option<Response> {
     if !state.settings.mcp_fast_path || state.settings.conformance_fixtures || !plain_headers(state, &parts.headers) {
         return None;
     }

@@ -21,7 +21,23 @@ use rmcp::{
     service::RequestContext,
 };
 
+use crate::config::Settings;
+use crate::edge::{AppState, MCP_PATHS};
 use crate::service::{App, Principal};
+
+/// What the MCP endpoint's handlers get: the shared state plus rmcp's transports.
+#[derive(Clone)]
+pub struct McpState {
+    pub app: App,
+    pub settings: Arc<Settings>,
+    pub mcp: Arc<edge::McpTransports>,
+}
+
+/// The MCP endpoint at both of its paths, with its state.
+pub fn router(state: AppState, transports: Arc<edge::McpTransports>) -> axum::Router {
+    let state = McpState { app: state.app, settings: state.settings, mcp: transports };
+    MCP_PATHS.iter().fold(axum::Router::new(), |router, path| router.route(path, axum::routing::any(edge::handle))).with_state(state)
+}
 
 pub const INSTRUCTIONS: &str = "Navis is the user's operations workspace: projects and tasks. \
 Use list_projects and list_tasks to look around, create_task / update_task / complete_task to act. \

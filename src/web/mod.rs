@@ -1,23 +1,17 @@
-//! The axum edge: thin handlers that parse, call a service, and render.
-use std::sync::Arc;
-
+//! The web face: sign-up and sign-in pages, Connected Apps, the OAuth endpoints, the well-known
+//! metadata documents, health and metrics.
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderName, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{get, post},
 };
-use tower_http::{
-    cors::{Any, CorsLayer},
-    set_header::SetResponseHeaderLayer,
-};
+use tower_http::cors::{Any, CorsLayer};
 
-use crate::config::Settings;
-use crate::mcp::edge::{self, MCP_PATHS, McpTransports, PRM_PREFIX};
-use crate::service::App;
+pub use crate::edge::AppState;
+use crate::edge::{API_PREFIX, MCP_PATHS, PRM_PREFIX};
 
-pub mod bearer;
 pub mod client_addr;
 pub mod csrf;
 pub mod html;
@@ -25,16 +19,10 @@ pub mod oauth;
 pub mod pages;
 pub mod wellknown;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub app: App,
-    pub settings: Arc<Settings>,
-    pub mcp: Arc<McpTransports>,
-}
-
 /// Form posts are small; the MCP endpoint applies its own (configurable) limit.
 const FORM_BODY_LIMIT: usize = 64 * 1024;
 
+/// The web face's routes, with its state.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
@@ -42,9 +30,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route(PRM_PREFIX, get(wellknown::protected_resource_root))
         // RFC 9728's place for the API's own name of the resource (its challenges point at the root).
-        .route(&format!("{PRM_PREFIX}{}", crate::api::PREFIX), get(wellknown::protected_resource));
+        .route(&format!("{PRM_PREFIX}{API_PREFIX}"), get(wellknown::protected_resource));
     for path in MCP_PATHS {
-        router = router.route(path, any(edge::handle)).route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
+        router = router.route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
     }
     let pages = Router::new()
         .route("/", get(pages::home))
@@ -75,17 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route(oauth::INTROSPECT, post(oauth::introspect))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(cors);
-    router
-        .merge(pages)
-        .merge(oauth_api)
-        .merge(crate::api::routes())
-        .fallback(not_found)
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own
-        // form posts, which would hide the very origin the CSRF check looks at.
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .with_state(state)
+    router.merge(pages).merge(oauth_api).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -106,8 +84,4 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics of this instance: counts only, never a credential or an identity.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.app.metrics.render())
-}
-
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not_found", "message": "No such route." }))).into_response()
 }

@@ -17,7 +17,7 @@ use super::{
 use crate::config::Settings;
 use crate::core::scope::Access;
 use crate::core::throttle;
-use crate::mcp::edge::MCP_PATHS;
+use crate::edge::MCP_PATHS;
 use crate::service::{
     ServiceError,
     accounts::{SESSION_LIFETIME, SignIn, SignInContext},

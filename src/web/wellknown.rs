@@ -16,7 +16,7 @@ use serde_json::json;
 use super::AppState;
 use crate::config::Settings;
 use crate::core::scope;
-use crate::mcp::edge::PRM_PREFIX;
+use crate::edge::PRM_PREFIX;
 
 fn document(settings: &Settings, resource: String) -> serde_json::Value {
     json!({

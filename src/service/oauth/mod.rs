@@ -92,15 +92,9 @@ pub struct AppView {
 }
 
 impl App {
-    /// The names of the one resource this server protects: the origin, both MCP paths and the
-    /// HTTP API (a token issued for any of them is good at all of them).
+    /// The names of the one resource this server protects (see `resource_names`).
     pub fn resources(&self) -> [String; 4] {
-        [
-            self.issuer.to_string(),
-            format!("{}/functions/v1/mcp-server-v2", self.issuer),
-            format!("{}/mcp", self.issuer),
-            format!("{}/api/v1", self.issuer),
-        ]
+        resource_names(&self.issuer)
     }
 
     /// Whether `resource` (already canonical) names this server.
@@ -245,6 +239,13 @@ impl App {
     pub async fn purge_expired(&self) -> ServiceResult<u64> {
         Ok(self.store.purge_expired(self.now() - chrono::Duration::hours(1)).await?)
     }
+}
+
+/// The names of the one resource a server at `issuer` protects: the origin, both MCP paths and
+/// the HTTP API; a token issued for any of them is good at all of them. (The edge serves these
+/// paths; a test there checks that the two lists agree.)
+pub fn resource_names(issuer: &str) -> [String; 4] {
+    [issuer.to_owned(), format!("{issuer}/functions/v1/mcp-server-v2"), format!("{issuer}/mcp"), format!("{issuer}/api/v1")]
 }
 
 /// Adds query parameters to a redirect URI, keeping the query it already has.
