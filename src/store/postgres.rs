@@ -4,14 +4,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
-    PgPool, Postgres, QueryBuilder, Row,
-    postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow},
+    PgPool, Postgres, Row,
+    postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow},
     query::Query,
 };
 use uuid::Uuid;
 
+use super::sql::{Arg, Backend, Cols, Dialect, Map, Stmt, Tx, numbered};
 use super::*;
 
 pub struct PostgresStore {
@@ -44,31 +45,117 @@ impl PostgresStore {
 }
 
 async fn insert_record<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: E, record: Record<'_>) -> StoreResult<()> {
-    match record {
-        Record::Activity(a) => {
-            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(a.id)
-                .bind(a.user_id)
-                .bind(a.entity_type)
-                .bind(a.entity_id)
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(a.at)
-                .execute(executor)
-                .await?
-        }
-        Record::Audit(e) => {
-            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(e.id)
-                .bind(e.user_id)
-                .bind(&e.kind)
-                .bind(&e.detail)
-                .bind(e.created_at)
-                .execute(executor)
-                .await?
-        }
-    };
+    exec(executor, sql::record(record)).await?;
     Ok(())
+}
+
+/// Runs a shared statement on any sqlx PostgreSQL executor, with native types.
+async fn exec<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: E, stmt: Stmt<'_>) -> Result<PgQueryResult, sqlx::Error> {
+    let Stmt { sql, args } = stmt;
+    let sql = numbered(&sql);
+    bound(&sql, args).execute(executor).await
+}
+
+fn bound<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Query<'q, Postgres, PgArguments> {
+    let mut q = sqlx::query(sql);
+    for arg in args {
+        q = match arg {
+            Arg::Uuid(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v.map(std::borrow::Cow::into_owned)),
+            Arg::Bytes(v) => q.bind(v),
+            Arg::Ts(v) => q.bind(v),
+            Arg::Date(v) => q.bind(v),
+            Arg::Int(v) => q.bind(v),
+            Arg::Json(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+#[async_trait]
+impl Backend for PostgresStore {
+    type Tx = PgTx;
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected())
+    }
+
+    async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Vec<T>> {
+        let Stmt { sql, args } = stmt;
+        let sql = numbered(&sql);
+        bound(&sql, args).fetch_all(&self.pool).await?.iter().map(|row| map(row)).collect()
+    }
+
+    async fn fetch_optional<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>> {
+        let Stmt { sql, args } = stmt;
+        let sql = numbered(&sql);
+        bound(&sql, args).fetch_optional(&self.pool).await?.as_ref().map(|row| map(row)).transpose()
+    }
+
+    async fn begin(&self) -> StoreResult<PgTx> {
+        Ok(PgTx(self.pool.begin().await?))
+    }
+}
+
+pub struct PgTx(sqlx::Transaction<'static, Postgres>);
+
+#[async_trait]
+impl Tx for PgTx {
+    async fn execute(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Ok(exec(&mut *self.0, stmt).await.map_err(conflict_or)?.rows_affected())
+    }
+
+    async fn fetch_optional<T: Send + 'static>(&mut self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>> {
+        let Stmt { sql, args } = stmt;
+        let sql = numbered(&sql);
+        bound(&sql, args).fetch_optional(&mut *self.0).await?.as_ref().map(|row| map(row)).transpose()
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        commit(self.0).await
+    }
+}
+
+/// The shared queries' typed columns: PostgreSQL has the types natively.
+impl Cols for PgRow {
+    fn uuid(&self, col: &str) -> StoreResult<Uuid> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>> {
+        Ok(self.try_get(col)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(col)?)
+    }
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get(col)?)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.opt_int(col)?.ok_or_else(|| StoreError::Corrupt(format!("{col}: null")))
+    }
+    /// BIGINT (counts) or INTEGER.
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        match self.try_get::<Option<i64>, _>(col) {
+            Ok(v) => Ok(v),
+            Err(_) => Ok(self.try_get::<Option<i32>, _>(col)?.map(i64::from)),
+        }
+    }
+    fn ts(&self, col: &str) -> StoreResult<DateTime<Utc>> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_ts(&self, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_date(&self, col: &str) -> StoreResult<Option<NaiveDate>> {
+        Ok(self.try_get(col)?)
+    }
+    fn json(&self, col: &str) -> StoreResult<serde_json::Value> {
+        Ok(self.try_get(col)?)
+    }
 }
 
 fn access_from(row: &PgRow, col: &str) -> StoreResult<Access> {
@@ -95,39 +182,6 @@ fn api_key_from(row: &PgRow) -> StoreResult<ApiKey> {
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
-    })
-}
-
-fn project_from(row: &PgRow) -> StoreResult<Project> {
-    Ok(Project {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        status: row.try_get("status")?,
-        start_date: row.try_get("start_date")?,
-        due_date: row.try_get("due_date")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn task_from(row: &PgRow) -> StoreResult<Task> {
-    let tags: serde_json::Value = row.try_get("tags")?;
-    Ok(Task {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        project_id: row.try_get("project_id")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        status: row.try_get("status")?,
-        priority: row.try_get("priority")?,
-        due_date: row.try_get("due_date")?,
-        assignee: row.try_get("assignee")?,
-        completed_at: row.try_get("completed_at")?,
-        tags: serde_json::from_value(tags).map_err(|_| StoreError::Corrupt("tags".into()))?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -198,9 +252,6 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: 
     .map_err(conflict_or)?;
     Ok(())
 }
-
-const TASK_COLUMNS: &str =
-    "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -345,265 +396,6 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
-    }
-
-    async fn insert_project(&self, p: &Project, activity: &Activity) -> StoreResult<()> {
-        let insert = sqlx::query(
-            "INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(p.id)
-        .bind(p.user_id)
-        .bind(&p.name)
-        .bind(&p.description)
-        .bind(&p.status)
-        .bind(p.start_date)
-        .bind(p.due_date)
-        .bind(p.created_at)
-        .bind(p.updated_at);
-        self.recorded(insert, Record::Activity(activity)).await?;
-        Ok(())
-    }
-
-    async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>> {
-        sqlx::query("SELECT * FROM projects WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(project_from)
-            .transpose()
-    }
-
-    async fn list_projects(
-        &self,
-        user_id: Uuid,
-        status: Option<&str>,
-        include_archived: bool,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Page<Project>> {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT * FROM projects WHERE user_id = ");
-        q.push_bind(user_id);
-        if let Some(status) = status {
-            q.push(" AND status = ").push_bind(status.to_owned());
-        } else if !include_archived {
-            q.push(" AND status <> 'archived'");
-        }
-        if let Some(after) = after {
-            q.push(" AND id < ").push_bind(after);
-        }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let items = rows.iter().map(project_from).collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |p| p.id))
-    }
-
-    async fn update_project(&self, p: &Project, activity: &Activity) -> StoreResult<bool> {
-        let update = sqlx::query(
-            "UPDATE projects SET name = $1, description = $2, status = $3, start_date = $4, due_date = $5, updated_at = $6 WHERE id = $7 AND user_id = $8",
-        )
-        .bind(&p.name)
-        .bind(&p.description)
-        .bind(&p.status)
-        .bind(p.start_date)
-        .bind(p.due_date)
-        .bind(p.updated_at)
-        .bind(p.id)
-        .bind(p.user_id);
-        self.recorded(update, Record::Activity(activity)).await
-    }
-
-    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
-        let delete = sqlx::query("DELETE FROM projects WHERE id = $1 AND user_id = $2").bind(id).bind(user_id);
-        self.recorded(delete, Record::Activity(activity)).await
-    }
-
-    async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM tasks WHERE user_id = $1 AND project_id = $2 GROUP BY status")
-            .bind(user_id)
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get::<i64, _>("n")?))).collect()
-    }
-
-    async fn open_task_counts(&self, user_id: Uuid, project_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, i64)>> {
-        if project_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query("SELECT project_id, COUNT(*) AS n FROM tasks WHERE user_id = $1 AND status <> 'done' AND project_id = ANY($2) GROUP BY project_id")
-            .bind(user_id)
-            .bind(project_ids)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("project_id")?, r.try_get::<i64, _>("n")?))).collect()
-    }
-
-    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for t in tasks {
-            sqlx::query(
-                "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(t.id)
-            .bind(t.user_id)
-            .bind(t.project_id)
-            .bind(&t.title)
-            .bind(&t.description)
-            .bind(&t.status)
-            .bind(&t.priority)
-            .bind(t.due_date)
-            .bind(&t.assignee)
-            .bind(t.completed_at)
-            .bind(serde_json::json!(t.tags))
-            .bind(t.created_at)
-            .bind(t.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_or)?;
-        }
-        for a in activities {
-            insert_record(&mut *tx, Record::Activity(a)).await?;
-        }
-        commit(tx).await
-    }
-
-    async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>> {
-        sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(task_from)
-            .transpose()
-    }
-
-    async fn list_tasks(&self, user_id: Uuid, f: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>> {
-        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "));
-        q.push_bind(user_id);
-        if let Some(p) = f.project_id {
-            q.push(" AND project_id = ").push_bind(p);
-        }
-        if !f.statuses.is_empty() {
-            q.push(" AND status = ANY(").push_bind(f.statuses.clone()).push(")");
-        } else if !f.include_done {
-            q.push(" AND status <> 'done'");
-        }
-        if let Some(p) = &f.priority {
-            q.push(" AND priority = ").push_bind(p.clone());
-        }
-        if let Some(d) = f.due_from {
-            q.push(" AND due_date >= ").push_bind(d);
-        }
-        if let Some(d) = f.due_to {
-            q.push(" AND due_date <= ").push_bind(d);
-        }
-        if let Some(tag) = &f.tag {
-            q.push(" AND tags @> jsonb_build_array(").push_bind(tag.clone()).push("::text)");
-        }
-        if let Some(a) = &f.assignee {
-            q.push(" AND assignee = ").push_bind(a.clone());
-        }
-        if let Some(text) = &f.text {
-            // ILIKE: case-insensitive like SQLite's LIKE, with the pattern's wildcards escaped.
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            q.push(" AND (title ILIKE ").push_bind(pattern.clone()).push(" OR description ILIKE ").push_bind(pattern).push(")");
-        }
-        if let Some(after) = after {
-            q.push(" AND id < ").push_bind(after);
-        }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let items = rows.iter().map(task_from).collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |t| t.id))
-    }
-
-    async fn update_task(&self, t: &Task, activity: &Activity) -> StoreResult<bool> {
-        let update = sqlx::query(
-            "UPDATE tasks SET project_id = $1, title = $2, description = $3, status = $4, priority = $5, due_date = $6, assignee = $7, completed_at = $8, \
-             tags = $9, updated_at = $10 WHERE id = $11 AND user_id = $12",
-        )
-        .bind(t.project_id)
-        .bind(&t.title)
-        .bind(&t.description)
-        .bind(&t.status)
-        .bind(&t.priority)
-        .bind(t.due_date)
-        .bind(&t.assignee)
-        .bind(t.completed_at)
-        .bind(serde_json::json!(t.tags))
-        .bind(t.updated_at)
-        .bind(t.id)
-        .bind(t.user_id);
-        self.recorded(update, Record::Activity(activity)).await
-    }
-
-    async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
-        let delete = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2").bind(id).bind(user_id);
-        self.recorded(delete, Record::Activity(activity)).await
-    }
-
-    async fn insert_comment(&self, user_id: Uuid, c: &Comment, activity: &Activity) -> StoreResult<()> {
-        let insert = sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(c.id)
-            .bind(user_id)
-            .bind(c.task_id)
-            .bind(&c.body)
-            .bind(c.created_at);
-        self.recorded(insert, Record::Activity(activity)).await?;
-        Ok(())
-    }
-
-    async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>> {
-        let items = sqlx::query(
-            "SELECT id, task_id, body, created_at FROM comments WHERE user_id = $1 AND task_id = $2 AND id > $3 ORDER BY id LIMIT $4",
-        )
-        .bind(user_id)
-        .bind(task_id)
-        .bind(after.unwrap_or(Uuid::nil()))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Comment {
-                id: r.try_get("id")?,
-                task_id: r.try_get("task_id")?,
-                body: r.try_get("body")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |c| c.id))
-    }
-
-    async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
-        q.push_bind(user_id);
-        if let Some(before) = before {
-            q.push(" AND id < ").push_bind(before);
-        }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
-        let items = q
-            .build()
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ActivityEntry {
-                    id: r.try_get("id")?,
-                    entity_type: r.try_get("entity_type")?,
-                    entity_id: r.try_get("entity_id")?,
-                    title: r.try_get("title")?,
-                    action: r.try_get("action")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |a| a.id))
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
@@ -839,72 +631,6 @@ impl Store for PostgresStore {
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before - IDEMPOTENCY_KEPT).execute(&self.pool).await?;
         tracing::debug!(counters = failures.rows_affected(), "expired sign-in failure counters purged");
         Ok(sessions.rows_affected() + codes.rows_affected())
-    }
-
-    async fn reserve_idempotency_key(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        fingerprint: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyRecord> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3")
-            .bind(user_id)
-            .bind(key)
-            .bind(now - IDEMPOTENCY_KEPT)
-            .execute(&mut *tx)
-            .await?;
-        // Of two requests racing with one key, one inserts; the other waits for it, then conflicts.
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(key)
-        .bind(fingerprint)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let record = if inserted > 0 {
-            IdempotencyRecord::Reserved
-        } else {
-            let row = sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-                .bind(user_id)
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-            let status: Option<i32> = row.try_get("status")?;
-            let body: Option<String> = row.try_get("body")?;
-            IdempotencyRecord::Taken {
-                fingerprint: row.try_get("fingerprint")?,
-                response: status.zip(body).map(|(s, b)| (u16::try_from(s).unwrap_or(500), b)),
-            }
-        };
-        commit(tx).await?;
-        Ok(record)
-    }
-
-    async fn complete_idempotency_key(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4")
-            .bind(i32::from(status))
-            .bind(body)
-            .bind(user_id)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(write_error)?;
-        Ok(())
-    }
-
-    async fn release_idempotency_key(&self, user_id: Uuid, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL")
-            .bind(user_id)
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(write_error)?;
-        Ok(())
     }
 
     async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {

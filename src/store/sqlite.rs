@@ -4,12 +4,15 @@ use std::{path::Path, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
-    QueryBuilder, Row, Sqlite, SqlitePool,
+    Row, Sqlite, SqlitePool,
     query::Query,
-    sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    sqlite::{
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteRow, SqliteSynchronous,
+    },
 };
 use uuid::Uuid;
 
+use super::sql::{Arg, Backend, Cols, Dialect, Map, Stmt, Tx};
 use super::*;
 
 pub struct SqliteStore {
@@ -91,31 +94,103 @@ impl SqliteStore {
 }
 
 async fn insert_record<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, record: Record<'_>) -> StoreResult<()> {
-    match record {
-        Record::Activity(a) => {
-            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(a.id.to_string())
-                .bind(a.user_id.to_string())
-                .bind(a.entity_type)
-                .bind(a.entity_id.to_string())
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(ts(a.at))
-                .execute(executor)
-                .await?
-        }
-        Record::Audit(e) => {
-            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(e.id.to_string())
-                .bind(e.user_id.to_string())
-                .bind(&e.kind)
-                .bind(&e.detail)
-                .bind(ts(e.created_at))
-                .execute(executor)
-                .await?
-        }
-    };
+    exec(executor, sql::record(record)).await?;
     Ok(())
+}
+
+/// Runs a shared statement on any sqlx SQLite executor: ids, timestamps, dates and JSON as text.
+async fn exec<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, stmt: Stmt<'_>) -> Result<SqliteQueryResult, sqlx::Error> {
+    let Stmt { sql, args } = stmt;
+    bound(&sql, args).execute(executor).await
+}
+
+fn bound<'q>(sql: &'q str, args: Vec<Arg<'q>>) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for arg in args {
+        q = match arg {
+            Arg::Uuid(v) => q.bind(v.map(|v| v.to_string())),
+            Arg::Text(v) => q.bind(v.map(std::borrow::Cow::into_owned)),
+            Arg::Bytes(v) => q.bind(v),
+            Arg::Ts(v) => q.bind(opt_ts(v)),
+            Arg::Date(v) => q.bind(opt_date(v)),
+            Arg::Int(v) => q.bind(v),
+            Arg::Json(v) => q.bind(v.to_string()),
+        };
+    }
+    q
+}
+
+/// The same arguments for the readers (rusqlite).
+fn values(args: Vec<Arg<'_>>) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let text = |v: Option<String>| v.map_or(Value::Null, Value::Text);
+    args.into_iter()
+        .map(|arg| match arg {
+            Arg::Uuid(v) => text(v.map(|v| v.to_string())),
+            Arg::Text(v) => text(v.map(std::borrow::Cow::into_owned)),
+            Arg::Bytes(v) => Value::Blob(v.to_vec()),
+            Arg::Ts(v) => text(opt_ts(v)),
+            Arg::Date(v) => text(opt_date(v)),
+            Arg::Int(v) => Value::Integer(v),
+            Arg::Json(v) => Value::Text(v.to_string()),
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Backend for SqliteStore {
+    type Tx = SqliteTx;
+    const DIALECT: Dialect = Dialect::Sqlite;
+
+    async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected())
+    }
+
+    /// Reads run on the readers, on the caller's thread (see `Readers`).
+    async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Vec<T>> {
+        let Stmt { sql, args } = stmt;
+        self.readers.read(|conn| {
+            let mut prepared = conn.prepare_cached(&sql)?;
+            let mut rows = prepared.query(rusqlite::params_from_iter(values(args)))?;
+            let mut items = Vec::new();
+            while let Some(row) = rows.next()? {
+                items.push(map(row)?);
+            }
+            Ok(items)
+        })
+    }
+
+    async fn fetch_optional<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>> {
+        let Stmt { sql, args } = stmt;
+        self.readers.read(|conn| {
+            let mut prepared = conn.prepare_cached(&sql)?;
+            let mut rows = prepared.query(rusqlite::params_from_iter(values(args)))?;
+            rows.next()?.map(|row| map(row)).transpose()
+        })
+    }
+
+    async fn begin(&self) -> StoreResult<SqliteTx> {
+        Ok(SqliteTx(self.pool.begin().await?))
+    }
+}
+
+pub struct SqliteTx(sqlx::Transaction<'static, Sqlite>);
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn execute(&mut self, stmt: Stmt<'_>) -> StoreResult<u64> {
+        Ok(exec(&mut *self.0, stmt).await.map_err(conflict_or)?.rows_affected())
+    }
+
+    async fn fetch_optional<T: Send + 'static>(&mut self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>> {
+        let Stmt { sql, args } = stmt;
+        let row = bound(&sql, args).fetch_optional(&mut *self.0).await?;
+        row.as_ref().map(|row| map(row)).transpose()
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        commit(self.0).await
+    }
 }
 
 /// Fixed-width UTC timestamps, so that text comparison in SQL is time comparison.
@@ -132,14 +207,55 @@ fn opt_date(d: Option<NaiveDate>) -> Option<String> {
 }
 
 /// Column access shared by sqlx's rows and rusqlite's, so that one mapping serves both.
-trait Cols {
+trait Raw {
     fn text(&self, col: &str) -> StoreResult<String>;
     fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
     fn blob(&self, col: &str) -> StoreResult<Vec<u8>>;
     fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>>;
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
 }
 
-impl Cols for SqliteRow {
+/// The shared queries' typed columns, from SQLite's text (see `ts`).
+impl<R: Raw> Cols for R {
+    fn uuid(&self, col: &str) -> StoreResult<Uuid> {
+        get_uuid(self, col)
+    }
+    fn opt_uuid(&self, col: &str) -> StoreResult<Option<Uuid>> {
+        get_opt_uuid(self, col)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Raw::text(self, col)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Raw::opt_text(self, col)
+    }
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+        self.blob(col)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.opt_int(col)?.ok_or_else(|| StoreError::Corrupt(format!("{col}: null")))
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Raw::opt_int(self, col)
+    }
+    fn ts(&self, col: &str) -> StoreResult<DateTime<Utc>> {
+        get_ts(self, col)
+    }
+    fn opt_ts(&self, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        get_opt_ts(self, col)
+    }
+    fn opt_date(&self, col: &str) -> StoreResult<Option<NaiveDate>> {
+        get_opt_date(self, col)
+    }
+    fn json(&self, col: &str) -> StoreResult<serde_json::Value> {
+        serde_json::from_str(&Raw::text(self, col)?).map_err(|_| StoreError::Corrupt(format!("{col}: not JSON")))
+    }
+}
+
+impl Raw for SqliteRow {
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
+    }
     fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self.try_get::<Option<Vec<u8>>, _>(col)?)
     }
@@ -154,7 +270,10 @@ impl Cols for SqliteRow {
     }
 }
 
-impl Cols for rusqlite::Row<'_> {
+impl Raw for rusqlite::Row<'_> {
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.get::<_, Option<i64>>(col)?)
+    }
     fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self.get::<_, Option<Vec<u8>>>(col)?)
     }
@@ -169,7 +288,7 @@ impl Cols for rusqlite::Row<'_> {
     }
 }
 
-fn get_str(row: &impl Cols, col: &str) -> StoreResult<String> {
+fn get_str(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<String> {
     row.text(col)
 }
 
@@ -177,11 +296,11 @@ fn parse_uuid(col: &str, s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
 }
 
-fn get_uuid(row: &impl Cols, col: &str) -> StoreResult<Uuid> {
+fn get_uuid(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Uuid> {
     parse_uuid(col, &row.text(col)?)
 }
 
-fn get_opt_uuid(row: &impl Cols, col: &str) -> StoreResult<Option<Uuid>> {
+fn get_opt_uuid(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<Uuid>> {
     row.opt_text(col)?.map(|s| parse_uuid(col, &s)).transpose()
 }
 
@@ -189,21 +308,21 @@ fn parse_ts(col: &str, s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| StoreError::Corrupt(format!("{col}: not a timestamp")))
 }
 
-fn get_ts(row: &impl Cols, col: &str) -> StoreResult<DateTime<Utc>> {
+fn get_ts(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<DateTime<Utc>> {
     parse_ts(col, &row.text(col)?)
 }
 
-fn get_opt_ts(row: &impl Cols, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+fn get_opt_ts(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<DateTime<Utc>>> {
     row.opt_text(col)?.map(|s| parse_ts(col, &s)).transpose()
 }
 
-fn get_opt_date(row: &impl Cols, col: &str) -> StoreResult<Option<NaiveDate>> {
+fn get_opt_date(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<NaiveDate>> {
     row.opt_text(col)?
         .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("{col}: not a date"))))
         .transpose()
 }
 
-fn user_from(row: &impl Cols) -> StoreResult<User> {
+fn user_from(row: &(impl Raw + ?Sized)) -> StoreResult<User> {
     Ok(User {
         id: get_uuid(row, "id")?,
         email: get_str(row, "email")?,
@@ -212,7 +331,7 @@ fn user_from(row: &impl Cols) -> StoreResult<User> {
     })
 }
 
-fn api_key_from(row: &impl Cols) -> StoreResult<ApiKey> {
+fn api_key_from(row: &(impl Raw + ?Sized)) -> StoreResult<ApiKey> {
     let scope = get_str(row, "scope")?;
     Ok(ApiKey {
         id: get_str(row, "id")?,
@@ -227,44 +346,11 @@ fn api_key_from(row: &impl Cols) -> StoreResult<ApiKey> {
     })
 }
 
-fn project_from(row: &impl Cols) -> StoreResult<Project> {
-    Ok(Project {
-        id: get_uuid(row, "id")?,
-        user_id: get_uuid(row, "user_id")?,
-        name: get_str(row, "name")?,
-        description: get_str(row, "description")?,
-        status: get_str(row, "status")?,
-        start_date: get_opt_date(row, "start_date")?,
-        due_date: get_opt_date(row, "due_date")?,
-        created_at: get_ts(row, "created_at")?,
-        updated_at: get_ts(row, "updated_at")?,
-    })
-}
-
-fn task_from(row: &impl Cols) -> StoreResult<Task> {
-    let tags = row.text("tags")?;
-    Ok(Task {
-        id: get_uuid(row, "id")?,
-        user_id: get_uuid(row, "user_id")?,
-        project_id: get_opt_uuid(row, "project_id")?,
-        title: get_str(row, "title")?,
-        description: get_str(row, "description")?,
-        status: get_str(row, "status")?,
-        priority: get_str(row, "priority")?,
-        due_date: get_opt_date(row, "due_date")?,
-        assignee: row.opt_text("assignee")?,
-        completed_at: get_opt_ts(row, "completed_at")?,
-        tags: serde_json::from_str(&tags).map_err(|_| StoreError::Corrupt("tags".into()))?,
-        created_at: get_ts(row, "created_at")?,
-        updated_at: get_ts(row, "updated_at")?,
-    })
-}
-
-fn access_from(row: &impl Cols, col: &str) -> StoreResult<Access> {
+fn access_from(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Access> {
     Access::parse(&get_str(row, col)?).ok_or_else(|| StoreError::Corrupt(col.into()))
 }
 
-fn client_from(row: &impl Cols) -> StoreResult<OAuthClient> {
+fn client_from(row: &(impl Raw + ?Sized)) -> StoreResult<OAuthClient> {
     Ok(OAuthClient {
         id: get_str(row, "id")?,
         secret_digest: row.opt_blob("secret_digest")?,
@@ -280,7 +366,7 @@ fn client_from(row: &impl Cols) -> StoreResult<OAuthClient> {
 const GRANT_COLUMNS: &str = "g.id AS g_id, g.user_id AS g_user_id, g.client_id AS g_client_id, g.scope AS g_scope, g.resource AS g_resource, \
     g.redirect_uri AS g_redirect_uri, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, g.last_used_at AS g_last_used_at";
 
-fn grant_from(row: &impl Cols) -> StoreResult<Grant> {
+fn grant_from(row: &(impl Raw + ?Sized)) -> StoreResult<Grant> {
     Ok(Grant {
         id: get_uuid(row, "g_id")?,
         user_id: get_uuid(row, "g_user_id")?,
@@ -294,7 +380,7 @@ fn grant_from(row: &impl Cols) -> StoreResult<Grant> {
     })
 }
 
-fn oauth_token_from(row: &impl Cols) -> StoreResult<OAuthToken> {
+fn oauth_token_from(row: &(impl Raw + ?Sized)) -> StoreResult<OAuthToken> {
     Ok(OAuthToken {
         id: get_str(row, "id")?,
         kind: match get_str(row, "kind")?.as_str() {
@@ -328,10 +414,6 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E,
         .map_err(conflict_or)?;
     Ok(())
 }
-
-/// A task row as a JSON object whose keys are `Task`'s fields.
-const TASK_COLUMNS: &str =
-    "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -472,276 +554,6 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
-    }
-
-    async fn insert_project(&self, p: &Project, activity: &Activity) -> StoreResult<()> {
-        let insert = sqlx::query("INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(p.id.to_string())
-            .bind(p.user_id.to_string())
-            .bind(&p.name)
-            .bind(&p.description)
-            .bind(&p.status)
-            .bind(opt_date(p.start_date))
-            .bind(opt_date(p.due_date))
-            .bind(ts(p.created_at))
-            .bind(ts(p.updated_at));
-        self.recorded(insert, Record::Activity(activity)).await?;
-        Ok(())
-    }
-
-    async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>> {
-        sqlx::query("SELECT * FROM projects WHERE id = ? AND user_id = ?")
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(project_from)
-            .transpose()
-    }
-
-    async fn list_projects(
-        &self,
-        user_id: Uuid,
-        status: Option<&str>,
-        include_archived: bool,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Page<Project>> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM projects WHERE user_id = ");
-        q.push_bind(user_id.to_string());
-        if let Some(status) = status {
-            q.push(" AND status = ").push_bind(status.to_owned());
-        } else if !include_archived {
-            q.push(" AND status <> 'archived'");
-        }
-        if let Some(after) = after {
-            q.push(" AND id < ").push_bind(after.to_string());
-        }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let items = rows.iter().map(project_from).collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |p| p.id))
-    }
-
-    async fn update_project(&self, p: &Project, activity: &Activity) -> StoreResult<bool> {
-        let update = sqlx::query("UPDATE projects SET name = ?, description = ?, status = ?, start_date = ?, due_date = ?, updated_at = ? WHERE id = ? AND user_id = ?")
-            .bind(&p.name)
-            .bind(&p.description)
-            .bind(&p.status)
-            .bind(opt_date(p.start_date))
-            .bind(opt_date(p.due_date))
-            .bind(ts(p.updated_at))
-            .bind(p.id.to_string())
-            .bind(p.user_id.to_string());
-        self.recorded(update, Record::Activity(activity)).await
-    }
-
-    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
-        let delete = sqlx::query("DELETE FROM projects WHERE id = ? AND user_id = ?").bind(id.to_string()).bind(user_id.to_string());
-        self.recorded(delete, Record::Activity(activity)).await
-    }
-
-    async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM tasks WHERE user_id = ? AND project_id = ? GROUP BY status")
-            .bind(user_id.to_string())
-            .bind(project_id.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((get_str(r, "status")?, r.try_get::<i64, _>("n")?))).collect()
-    }
-
-    async fn open_task_counts(&self, user_id: Uuid, project_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, i64)>> {
-        if project_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT project_id, COUNT(*) AS n FROM tasks WHERE user_id = ");
-        q.push_bind(user_id.to_string()).push(" AND status <> 'done' AND project_id IN (");
-        let mut sep = q.separated(", ");
-        for id in project_ids {
-            sep.push_bind(id.to_string());
-        }
-        q.push(") GROUP BY project_id");
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok((get_uuid(r, "project_id")?, r.try_get::<i64, _>("n")?))).collect()
-    }
-
-    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for t in tasks {
-            sqlx::query(
-                "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(t.id.to_string())
-            .bind(t.user_id.to_string())
-            .bind(t.project_id.map(|p| p.to_string()))
-            .bind(&t.title)
-            .bind(&t.description)
-            .bind(&t.status)
-            .bind(&t.priority)
-            .bind(opt_date(t.due_date))
-            .bind(&t.assignee)
-            .bind(opt_ts(t.completed_at))
-            .bind(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into()))
-            .bind(ts(t.created_at))
-            .bind(ts(t.updated_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_or)?;
-        }
-        for a in activities {
-            insert_record(&mut *tx, Record::Activity(a)).await?;
-        }
-        commit(tx).await
-    }
-
-    async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>> {
-        self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))?;
-            let mut rows = stmt.query([id.to_string(), user_id.to_string()])?;
-            rows.next()?.map(task_from).transpose()
-        })
-    }
-
-    async fn list_tasks(&self, user_id: Uuid, f: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>> {
-        use rusqlite::types::Value;
-        let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ?");
-        let mut args: Vec<Value> = vec![Value::Text(user_id.to_string())];
-        let mut and = |clause: &str, values: Vec<Value>| {
-            sql.push_str(clause);
-            args.extend(values);
-        };
-        if let Some(p) = f.project_id {
-            and(" AND project_id = ?", vec![Value::Text(p.to_string())]);
-        }
-        if !f.statuses.is_empty() {
-            let marks = vec!["?"; f.statuses.len()].join(", ");
-            and(&format!(" AND status IN ({marks})"), f.statuses.iter().map(|s| Value::Text(s.clone())).collect());
-        } else if !f.include_done {
-            and(" AND status <> 'done'", vec![]);
-        }
-        if let Some(p) = &f.priority {
-            and(" AND priority = ?", vec![Value::Text(p.clone())]);
-        }
-        if let Some(d) = f.due_from {
-            and(" AND due_date >= ?", vec![Value::Text(d.format("%Y-%m-%d").to_string())]);
-        }
-        if let Some(d) = f.due_to {
-            and(" AND due_date <= ?", vec![Value::Text(d.format("%Y-%m-%d").to_string())]);
-        }
-        if let Some(tag) = &f.tag {
-            and(" AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?)", vec![Value::Text(tag.clone())]);
-        }
-        if let Some(a) = &f.assignee {
-            and(" AND assignee = ?", vec![Value::Text(a.clone())]);
-        }
-        if let Some(text) = &f.text {
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            and(
-                " AND (title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
-                vec![Value::Text(pattern.clone()), Value::Text(pattern)],
-            );
-        }
-        if let Some(after) = after {
-            and(" AND id < ?", vec![Value::Text(after.to_string())]);
-        }
-        and(" ORDER BY id DESC LIMIT ?", vec![Value::Integer(i64::from(limit) + 1)]);
-        let items = self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-            let mut items = Vec::with_capacity(limit as usize + 1);
-            while let Some(row) = rows.next()? {
-                items.push(task_from(row)?);
-            }
-            Ok(items)
-        })?;
-        Ok(page(items, limit, |t| t.id))
-    }
-
-    async fn update_task(&self, t: &Task, activity: &Activity) -> StoreResult<bool> {
-        let update = sqlx::query(
-            "UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?, priority = ?, due_date = ?, assignee = ?, completed_at = ?, tags = ?, updated_at = ? \
-             WHERE id = ? AND user_id = ?",
-        )
-        .bind(t.project_id.map(|p| p.to_string()))
-        .bind(&t.title)
-        .bind(&t.description)
-        .bind(&t.status)
-        .bind(&t.priority)
-        .bind(opt_date(t.due_date))
-        .bind(&t.assignee)
-        .bind(opt_ts(t.completed_at))
-        .bind(serde_json::to_string(&t.tags).unwrap_or_else(|_| "[]".into()))
-        .bind(ts(t.updated_at))
-        .bind(t.id.to_string())
-        .bind(t.user_id.to_string());
-        self.recorded(update, Record::Activity(activity)).await
-    }
-
-    async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
-        let delete = sqlx::query("DELETE FROM tasks WHERE id = ? AND user_id = ?").bind(id.to_string()).bind(user_id.to_string());
-        self.recorded(delete, Record::Activity(activity)).await
-    }
-
-    async fn insert_comment(&self, user_id: Uuid, c: &Comment, activity: &Activity) -> StoreResult<()> {
-        let insert = sqlx::query("INSERT INTO comments (id, user_id, task_id, body, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(c.id.to_string())
-            .bind(user_id.to_string())
-            .bind(c.task_id.to_string())
-            .bind(&c.body)
-            .bind(ts(c.created_at));
-        self.recorded(insert, Record::Activity(activity)).await?;
-        Ok(())
-    }
-
-    async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>> {
-        let items = sqlx::query(
-            "SELECT id, task_id, body, created_at FROM comments WHERE user_id = ? AND task_id = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(user_id.to_string())
-        .bind(task_id.to_string())
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Comment {
-                id: get_uuid(r, "id")?,
-                task_id: get_uuid(r, "task_id")?,
-                body: get_str(r, "body")?,
-                created_at: get_ts(r, "created_at")?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |c| c.id))
-    }
-
-    async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
-        q.push_bind(user_id.to_string());
-        if let Some(before) = before {
-            q.push(" AND id < ").push_bind(before.to_string());
-        }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
-        let items = q
-            .build()
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ActivityEntry {
-                    id: get_uuid(r, "id")?,
-                    entity_type: get_str(r, "entity_type")?,
-                    entity_id: get_uuid(r, "entity_id")?,
-                    title: get_str(r, "title")?,
-                    action: get_str(r, "action")?,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(page(items, limit, |a| a.id))
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
@@ -1007,71 +819,6 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(None)
-    }
-
-    async fn reserve_idempotency_key(
-        &self,
-        user_id: Uuid,
-        key: &str,
-        fingerprint: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyRecord> {
-        // Writing first takes SQLite's write lock: of two requests racing with one key, one reserves it.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND created_at < ?")
-            .bind(user_id.to_string())
-            .bind(key)
-            .bind(ts(now - IDEMPOTENCY_KEPT))
-            .execute(&mut *tx)
-            .await?;
-        let inserted =
-            sqlx::query("INSERT INTO idempotency_keys (user_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(user_id.to_string())
-                .bind(key)
-                .bind(fingerprint)
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        let record = if inserted > 0 {
-            IdempotencyRecord::Reserved
-        } else {
-            let row = sqlx::query("SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = ? AND key = ?")
-                .bind(user_id.to_string())
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-            let status: Option<i64> = row.try_get("status")?;
-            let body: Option<String> = row.try_get("body")?;
-            IdempotencyRecord::Taken {
-                fingerprint: row.try_get("fingerprint")?,
-                response: status.zip(body).map(|(s, b)| (u16::try_from(s).unwrap_or(500), b)),
-            }
-        };
-        commit(tx).await?;
-        Ok(record)
-    }
-
-    async fn complete_idempotency_key(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE user_id = ? AND key = ?")
-            .bind(i64::from(status))
-            .bind(body)
-            .bind(user_id.to_string())
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(write_error)?;
-        Ok(())
-    }
-
-    async fn release_idempotency_key(&self, user_id: Uuid, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND status IS NULL")
-            .bind(user_id.to_string())
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(write_error)?;
-        Ok(())
     }
 
     async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()> {
