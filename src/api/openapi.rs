@@ -215,9 +215,11 @@ fn operation(entry: &super::Entry, schemas: &mut Map<String, Value>) -> Value {
         }
     }
     let tag = route.path.split('/').nth(1).unwrap_or("");
+    // A second route of an operation says what its path narrows ("List tasks, by project_id").
+    let summary = if route.operation_id == op.name { op.title.to_owned() } else { format!("{}, by {}", op.title, path_params.join(", ")) };
     let mut operation = json!({
         "operationId": route.operation_id,
-        "summary": op.title,
+        "summary": summary,
         "description": description,
         "tags": [tag],
         "security": [{ "bearer": [scope] }, { "oauth": [scope] }],
