@@ -284,10 +284,39 @@ pub enum Record<'a> {
     Audit(&'a AuditEvent),
 }
 
-/// The workspace: every method takes the owning user's id (or a row that carries it) and
-/// filters by it. One implementation for both databases: `sql.rs`.
+/// Everything Navis keeps. One implementation for both databases (`sql.rs`, generic over the
+/// `sql::Backend` each database provides); every workspace method takes the owning user's id
+/// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait WorkspaceStore: Send + Sync {
+pub trait Store: Send + Sync + 'static {
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Accounts
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+
+    // Browser sessions (looked up by the digest of the cookie value)
+    /// Starts a session of `signed_in`'s user at its time, and writes that audit event.
+    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()>;
+    async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, digest: &[u8]) -> StoreResult<()>;
+
+    // API keys
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()>;
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>>;
+    /// Marks the key revoked (and writes `audit`); false if the user has no such live key.
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Writes batched last-used times (never moves a time backwards).
+    async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()>;
+
+    // Audit trail
+    /// An event that records no change of its own (a failed sign-in).
+    async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
     // Projects
     async fn insert_project(&self, project: &Project, activity: &Activity) -> StoreResult<()>;
     async fn project(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Project>>;
@@ -336,39 +365,6 @@ pub trait WorkspaceStore: Send + Sync {
     async fn complete_idempotency_key(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> StoreResult<()>;
     /// Frees a reservation whose request failed without changing anything, so it can be retried.
     async fn release_idempotency_key(&self, user_id: Uuid, key: &str) -> StoreResult<()>;
-}
-
-/// Accounts, credentials and OAuth, written per database (`sqlite.rs`, `postgres.rs`); the
-/// workspace's queries (`WorkspaceStore`) are written once, in `sql.rs`, for both.
-#[async_trait]
-pub trait Store: WorkspaceStore + Send + Sync + 'static {
-    async fn migrate(&self) -> StoreResult<()>;
-    async fn ping(&self) -> StoreResult<()>;
-
-    // Accounts
-    async fn insert_user(&self, user: &User) -> StoreResult<()>;
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
-
-    // Browser sessions (looked up by the digest of the cookie value)
-    /// Starts a session of `signed_in`'s user at its time, and writes that audit event.
-    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()>;
-    async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
-    async fn delete_session(&self, digest: &[u8]) -> StoreResult<()>;
-
-    // API keys
-    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()>;
-    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
-    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>>;
-    /// Marks the key revoked (and writes `audit`); false if the user has no such live key.
-    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool>;
-    /// Writes batched last-used times (never moves a time backwards).
-    async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()>;
-
-    // Audit trail
-    /// An event that records no change of its own (a failed sign-in).
-    async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()>;
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
     // OAuth
     /// The named server key, created from `candidate` the first time it is asked for.

@@ -7,8 +7,8 @@
 //! PostgreSQL has UUID, TIMESTAMPTZ, DATE and JSONB. Each backend binds `Arg`s and implements
 //! `Cols` for its rows accordingly, so the queries and the row mapping here see only Rust types.
 //!
-//! The workspace (projects, tasks, comments, activity, idempotency keys) lives here; accounts,
-//! keys and OAuth are still written per database in `sqlite.rs` and `postgres.rs`.
+//! Every query of `Store` lives here. What stays in `sqlite.rs` and `postgres.rs` is what truly
+//! differs: connecting, binding, migrations, and the sign-in throttle's locking.
 use std::borrow::Cow;
 
 use async_trait::async_trait;
@@ -22,7 +22,7 @@ use super::*;
 pub enum Arg<'a> {
     Uuid(Option<Uuid>),
     Text(Option<Cow<'a, str>>),
-    Bytes(&'a [u8]),
+    Bytes(Option<&'a [u8]>),
     Ts(Option<DateTime<Utc>>),
     Date(Option<NaiveDate>),
     Int(i64),
@@ -45,8 +45,9 @@ arg_from! {
     String => |v| Arg::Text(Some(Cow::Owned(v))),
     Option<&'a String> => |v| Arg::Text(v.map(|s| Cow::Borrowed(s.as_str()))),
     &'a Option<String> => |v| Arg::Text(v.as_deref().map(Cow::Borrowed)),
-    &'a [u8] => |v| Arg::Bytes(v),
-    &'a Vec<u8> => |v| Arg::Bytes(v),
+    &'a [u8] => |v| Arg::Bytes(Some(v)),
+    &'a Vec<u8> => |v| Arg::Bytes(Some(v)),
+    Option<&'a [u8]> => |v| Arg::Bytes(v),
     DateTime<Utc> => |v| Arg::Ts(Some(v)),
     Option<DateTime<Utc>> => |v| Arg::Ts(v),
     NaiveDate => |v| Arg::Date(Some(v)),
@@ -123,6 +124,14 @@ impl Dialect {
         }
     }
 
+    /// The user with the bound email, whatever its case (SQLite's column is NOCASE, and indexed so).
+    fn email_is(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SELECT * FROM users WHERE email = ?",
+            Dialect::Postgres => "SELECT * FROM users WHERE lower(email) = lower(?)",
+        }
+    }
+
     /// Case-insensitive LIKE (SQLite's LIKE already is, for ASCII).
     fn ilike(self) -> &'static str {
         match self {
@@ -139,6 +148,7 @@ pub trait Cols {
     fn text(&self, col: &str) -> StoreResult<String>;
     fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
     fn bytes(&self, col: &str) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, col: &str) -> StoreResult<Option<Vec<u8>>>;
     fn int(&self, col: &str) -> StoreResult<i64>;
     fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
     fn ts(&self, col: &str) -> StoreResult<DateTime<Utc>>;
@@ -154,6 +164,10 @@ pub type Map<T> = fn(&dyn Cols) -> StoreResult<T>;
 pub trait Backend: Send + Sync + 'static {
     type Tx: Tx;
     const DIALECT: Dialect;
+    async fn run_migrations(&self) -> StoreResult<()>;
+    /// `Store::reserve_sign_in`: the counters must be read and written under a lock that every
+    /// instance respects, which each database takes its own way.
+    async fn reserve_sign_in_failures(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>>;
     /// A write that commits by itself.
     async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64>;
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Vec<T>>;
@@ -202,6 +216,133 @@ pub async fn recorded<B: Backend>(db: &B, change: Stmt<'_>, rec: Record<'_>) -> 
     tx.commit().await?;
     Ok(changed)
 }
+
+fn user_from(row: &dyn Cols) -> StoreResult<User> {
+    Ok(User {
+        id: row.uuid("id")?,
+        email: row.text("email")?,
+        password_hash: row.text("password_hash")?,
+        created_at: row.ts("created_at")?,
+    })
+}
+
+fn access_from(row: &dyn Cols, col: &str) -> StoreResult<Access> {
+    Access::parse(&row.text(col)?).ok_or_else(|| StoreError::Corrupt(col.into()))
+}
+
+fn api_key_from(row: &dyn Cols) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: row.text("id")?,
+        user_id: row.uuid("user_id")?,
+        name: row.text("name")?,
+        access: access_from(row, "scope")?,
+        digest: row.bytes("digest")?,
+        created_at: row.ts("created_at")?,
+        expires_at: row.opt_ts("expires_at")?,
+        revoked_at: row.opt_ts("revoked_at")?,
+        last_used_at: row.opt_ts("last_used_at")?,
+    })
+}
+
+fn audit_from(row: &dyn Cols) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        id: row.uuid("id")?,
+        user_id: row.uuid("user_id")?,
+        kind: row.text("kind")?,
+        detail: row.text("detail")?,
+        created_at: row.ts("created_at")?,
+    })
+}
+
+fn client_from(row: &dyn Cols) -> StoreResult<OAuthClient> {
+    Ok(OAuthClient {
+        id: row.text("id")?,
+        secret_digest: row.opt_bytes("secret_digest")?,
+        name: row.text("name")?,
+        redirect_uris: serde_json::from_value(row.json("redirect_uris")?).map_err(|_| StoreError::Corrupt("redirect_uris".into()))?,
+        token_endpoint_auth_method: row.text("token_endpoint_auth_method")?,
+        metadata: row.json("metadata")?,
+        created_at: row.ts("created_at")?,
+    })
+}
+
+/// Grant columns are selected with a `g_` prefix so they can sit beside a token's or a code's.
+macro_rules! grant_columns {
+    () => {
+        "g.id AS g_id, g.user_id AS g_user_id, g.client_id AS g_client_id, g.scope AS g_scope, g.resource AS g_resource, \
+         g.redirect_uri AS g_redirect_uri, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, g.last_used_at AS g_last_used_at"
+    };
+}
+
+fn grant_from(row: &dyn Cols) -> StoreResult<Grant> {
+    Ok(Grant {
+        id: row.uuid("g_id")?,
+        user_id: row.uuid("g_user_id")?,
+        client_id: row.text("g_client_id")?,
+        access: access_from(row, "g_scope")?,
+        resource: row.text("g_resource")?,
+        redirect_uri: row.text("g_redirect_uri")?,
+        created_at: row.ts("g_created_at")?,
+        revoked_at: row.opt_ts("g_revoked_at")?,
+        last_used_at: row.opt_ts("g_last_used_at")?,
+    })
+}
+
+fn oauth_token_from(row: &dyn Cols) -> StoreResult<OAuthToken> {
+    Ok(OAuthToken {
+        id: row.text("id")?,
+        kind: match row.text("kind")?.as_str() {
+            "access" => OAuthTokenKind::Access,
+            "refresh" => OAuthTokenKind::Refresh,
+            _ => return Err(StoreError::Corrupt("kind".into())),
+        },
+        grant_id: row.uuid("grant_id")?,
+        digest: row.bytes("digest")?,
+        access: access_from(row, "scope")?,
+        created_at: row.ts("created_at")?,
+        expires_at: row.ts("expires_at")?,
+        used_at: row.opt_ts("used_at")?,
+        revoked_at: row.opt_ts("revoked_at")?,
+    })
+}
+
+fn code_from(row: &dyn Cols) -> StoreResult<AuthCode> {
+    Ok(AuthCode {
+        id: row.text("id")?,
+        digest: row.bytes("digest")?,
+        grant_id: row.uuid("grant_id")?,
+        redirect_uri: row.text("redirect_uri")?,
+        code_challenge: row.text("code_challenge")?,
+        expires_at: row.ts("expires_at")?,
+        used_at: row.opt_ts("used_at")?,
+    })
+}
+
+fn insert_token(t: &OAuthToken) -> Stmt<'_> {
+    Stmt::new("INSERT INTO oauth_tokens (id, kind, grant_id, digest, scope, created_at, expires_at, used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(&t.id)
+        .bind(t.kind.as_str())
+        .bind(t.grant_id)
+        .bind(&t.digest)
+        .bind(t.access.as_str())
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.used_at)
+        .bind(t.revoked_at)
+}
+
+fn client_row<'a>(sql: &'static str, c: &'a OAuthClient) -> Stmt<'a> {
+    Stmt::new(sql)
+        .bind(&c.id)
+        .bind(c.secret_digest.as_deref())
+        .bind(&c.name)
+        .bind(serde_json::Value::from(c.redirect_uris.clone()))
+        .bind(&c.token_endpoint_auth_method)
+        .bind(c.metadata.clone())
+        .bind(c.created_at)
+}
+
+const INSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 fn project_from(row: &dyn Cols) -> StoreResult<Project> {
     Ok(Project {
@@ -257,7 +398,276 @@ fn tags(t: &Task) -> serde_json::Value {
 }
 
 #[async_trait]
-impl<B: Backend> WorkspaceStore for B {
+impl<B: Backend> Store for B {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.run_migrations().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.fetch_optional(Stmt::new("SELECT 1 AS one"), |r| r.int("one")).await?;
+        Ok(())
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        let insert = Stmt::new("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)");
+        self.execute(insert.bind(user.id).bind(&user.email).bind(&user.password_hash).bind(user.created_at)).await?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        self.fetch_optional(Stmt::new(Self::DIALECT.email_is()).bind(email), user_from).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        self.fetch_optional(Stmt::new("SELECT * FROM users WHERE id = ?").bind(id), user_from).await
+    }
+
+    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()> {
+        let insert = Stmt::new("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(digest)
+            .bind(signed_in.user_id)
+            .bind(signed_in.created_at)
+            .bind(expires_at);
+        recorded(self, insert, Record::Audit(signed_in)).await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let q = Stmt::new("SELECT u.* FROM web_sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = ? AND s.expires_at > ?");
+        self.fetch_optional(q.bind(digest).bind(now), user_from).await
+    }
+
+    async fn delete_session(&self, digest: &[u8]) -> StoreResult<()> {
+        self.execute(Stmt::new("DELETE FROM web_sessions WHERE digest = ?").bind(digest)).await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = Stmt::new(
+            "INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(key.user_id)
+        .bind(&key.name)
+        .bind(key.access.as_str())
+        .bind(&key.digest)
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .bind(key.revoked_at)
+        .bind(key.last_used_at);
+        recorded(self, insert, Record::Audit(audit)).await?;
+        Ok(())
+    }
+
+    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        self.fetch_optional(Stmt::new("SELECT * FROM api_keys WHERE id = ?").bind(id), api_key_from).await
+    }
+
+    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>> {
+        self.fetch_all(Stmt::new("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC").bind(user_id), api_key_from).await
+    }
+
+    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool> {
+        let revoke = Stmt::new("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL");
+        recorded(self, revoke.bind(now).bind(id).bind(user_id), Record::Audit(audit)).await
+    }
+
+    async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (id, at) in used {
+            let touch = Stmt::new("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)");
+            tx.execute(touch.bind(*at).bind(id).bind(*at)).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        self.execute(record(Record::Audit(event))).await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        self.fetch_all(
+            Stmt::new("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?").bind(user_id).bind(limit),
+            audit_from,
+        )
+        .await
+    }
+
+    async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
+        let insert = Stmt::new("INSERT INTO server_keys (name, key, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING");
+        self.execute(insert.bind(name).bind(candidate).bind(now)).await?;
+        self.fetch_optional(Stmt::new("SELECT key FROM server_keys WHERE name = ?").bind(name), |r| r.bytes("key"))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("server key {name} missing after insert")))
+    }
+
+    async fn insert_client(&self, c: &OAuthClient) -> StoreResult<()> {
+        self.execute(client_row(INSERT_CLIENT, c)).await?;
+        Ok(())
+    }
+
+    async fn upsert_client(&self, c: &OAuthClient) -> StoreResult<()> {
+        // ON CONFLICT … DO UPDATE, not a replace: replacing would delete the row and cascade to its grants.
+        const UPSERT: &str = "INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) \
+            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata";
+        self.execute(client_row(UPSERT, c)).await?;
+        Ok(())
+    }
+
+    async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
+        self.fetch_optional(Stmt::new("SELECT * FROM oauth_clients WHERE id = ?").bind(id), client_from).await
+    }
+
+    async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let reap = Stmt::new(
+            "DELETE FROM oauth_clients WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)",
+        );
+        self.execute(reap.bind(before)).await
+    }
+
+    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let revoke_tokens = Stmt::new(
+            "UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN \
+             (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)",
+        );
+        tx.execute(revoke_tokens.bind(g.created_at).bind(g.user_id).bind(&g.client_id)).await?;
+        let revoke_grants = Stmt::new("UPDATE oauth_grants SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL");
+        tx.execute(revoke_grants.bind(g.created_at).bind(g.user_id).bind(&g.client_id)).await?;
+        let grant = Stmt::new(
+            "INSERT INTO oauth_grants (id, user_id, client_id, scope, resource, redirect_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(g.id)
+        .bind(g.user_id)
+        .bind(&g.client_id)
+        .bind(g.access.as_str())
+        .bind(&g.resource)
+        .bind(&g.redirect_uri)
+        .bind(g.created_at);
+        tx.execute(grant).await?;
+        let insert_code =
+            Stmt::new("INSERT INTO oauth_codes (id, digest, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&code.id)
+                .bind(&code.digest)
+                .bind(code.grant_id)
+                .bind(&code.redirect_uri)
+                .bind(&code.code_challenge)
+                .bind(code.expires_at);
+        tx.execute(insert_code).await?;
+        tx.execute(record(Record::Audit(audit))).await?;
+        tx.commit().await
+    }
+
+    async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>> {
+        const CODE: &str =
+            concat!("SELECT c.*, ", grant_columns!(), " FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.id = ?");
+        self.fetch_optional(Stmt::new(CODE).bind(id), |r| Ok((code_from(r)?, grant_from(r)?))).await
+    }
+
+    async fn redeem_code(&self, id: &str, now: DateTime<Utc>, tokens: &[OAuthToken]) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // Dropped without a commit, the transaction rolls back.
+        if tx.execute(Stmt::new("UPDATE oauth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL").bind(now).bind(id)).await? != 1 {
+            return Ok(false);
+        }
+        for t in tokens {
+            tx.execute(insert_token(t)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
+        const TOKEN: &str =
+            concat!("SELECT t.*, ", grant_columns!(), " FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?");
+        self.fetch_optional(Stmt::new(TOKEN).bind(id), |r| Ok((oauth_token_from(r)?, grant_from(r)?))).await
+    }
+
+    async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let retire =
+            Stmt::new("UPDATE oauth_tokens SET used_at = ? WHERE id = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL");
+        if tx.execute(retire.bind(now).bind(old_id)).await? != 1 {
+            return Ok(false);
+        }
+        for t in successors {
+            tx.execute(insert_token(t)).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let revoked = tx
+            .execute(Stmt::new("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(grant_id))
+            .await?
+            == 1;
+        tx.execute(Stmt::new("UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL").bind(now).bind(grant_id))
+            .await?;
+        if revoked && let Some(audit) = audit {
+            tx.execute(record(Record::Audit(audit))).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        self.execute(Stmt::new("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(id)).await?;
+        Ok(())
+    }
+
+    async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>> {
+        const GRANT: &str = concat!("SELECT ", grant_columns!(), " FROM oauth_grants g WHERE g.id = ? AND g.user_id = ?");
+        self.fetch_optional(Stmt::new(GRANT).bind(grant_id).bind(user_id), grant_from).await
+    }
+
+    async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>> {
+        const APPS: &str = concat!(
+            "SELECT ",
+            grant_columns!(),
+            ", c.name AS client_name FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id \
+             WHERE g.user_id = ? AND g.revoked_at IS NULL ORDER BY g.created_at DESC"
+        );
+        self.fetch_all(Stmt::new(APPS).bind(user_id), |r| Ok(ConnectedApp { grant: grant_from(r)?, client_name: r.text("client_name")? }))
+            .await
+    }
+
+    async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (id, at) in used {
+            let touch = Stmt::new("UPDATE oauth_grants SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)");
+            tx.execute(touch.bind(*at).bind(*id).bind(*at)).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let sessions = self.execute(Stmt::new("DELETE FROM web_sessions WHERE expires_at < ?").bind(before)).await?;
+        let codes = self.execute(Stmt::new("DELETE FROM oauth_codes WHERE expires_at < ?").bind(before)).await?;
+        let failures =
+            self.execute(Stmt::new("DELETE FROM sign_in_failures WHERE last_failure < ?").bind(before - throttle::WINDOW)).await?;
+        self.execute(Stmt::new("DELETE FROM idempotency_keys WHERE created_at < ?").bind(before - IDEMPOTENCY_KEPT)).await?;
+        tracing::debug!(counters = failures, "expired sign-in failure counters purged");
+        Ok(sessions + codes)
+    }
+
+    async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {
+        self.reserve_sign_in_failures(keys, now).await
+    }
+
+    async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for key in refund {
+            tx.execute(Stmt::new("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = ? AND failures > 0").bind(key)).await?;
+        }
+        for key in clear {
+            tx.execute(Stmt::new("DELETE FROM sign_in_failures WHERE key = ?").bind(key)).await?;
+        }
+        tx.commit().await
+    }
+
     async fn insert_project(&self, p: &Project, activity: &Activity) -> StoreResult<()> {
         let insert = Stmt::new(
             "INSERT INTO projects (id, user_id, name, description, status, start_date, due_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -79,23 +79,6 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
         Ok(Self { pool, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
     }
-
-    /// One change and the record of it, in one transaction; false (and no record) if the
-    /// change touched no row.
-    async fn recorded<'q>(&self, change: Query<'q, Sqlite, SqliteArguments<'q>>, record: Record<'_>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let changed = change.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
-        if changed {
-            insert_record(&mut *tx, record).await?;
-        }
-        commit(tx).await?;
-        Ok(changed)
-    }
-}
-
-async fn insert_record<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, record: Record<'_>) -> StoreResult<()> {
-    exec(executor, sql::record(record)).await?;
-    Ok(())
 }
 
 /// Runs a shared statement on any sqlx SQLite executor: ids, timestamps, dates and JSON as text.
@@ -128,7 +111,7 @@ fn values(args: Vec<Arg<'_>>) -> Vec<rusqlite::types::Value> {
         .map(|arg| match arg {
             Arg::Uuid(v) => text(v.map(|v| v.to_string())),
             Arg::Text(v) => text(v.map(std::borrow::Cow::into_owned)),
-            Arg::Bytes(v) => Value::Blob(v.to_vec()),
+            Arg::Bytes(v) => v.map_or(Value::Null, |v| Value::Blob(v.to_vec())),
             Arg::Ts(v) => text(opt_ts(v)),
             Arg::Date(v) => text(opt_date(v)),
             Arg::Int(v) => Value::Integer(v),
@@ -141,6 +124,46 @@ fn values(args: Vec<Arg<'_>>) -> Vec<rusqlite::types::Value> {
 impl Backend for SqliteStore {
     type Tx = SqliteTx;
     const DIALECT: Dialect = Dialect::Sqlite;
+
+    async fn run_migrations(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn reserve_sign_in_failures(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes SQLite's write lock, so concurrent reservations queue here and
+        // each sees the failures counted before it.
+        let mut counters = Vec::with_capacity(keys.len());
+        for key in keys {
+            sqlx::query("INSERT OR IGNORE INTO sign_in_failures (key, failures, last_failure) VALUES (?, 0, ?)")
+                .bind(key)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+            let row =
+                sqlx::query("SELECT failures, last_failure FROM sign_in_failures WHERE key = ?").bind(key).fetch_one(&mut *tx).await?;
+            let count = u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(0);
+            counters.push((key.clone(), throttle::Failures { count, last: get_ts(&row, "last_failure")? }));
+        }
+        let next = match reservation(counters, now) {
+            Ok(next) => next,
+            Err(wait) => {
+                tx.rollback().await?;
+                return Ok(Some(wait));
+            }
+        };
+        for (key, next) in next {
+            sqlx::query("UPDATE sign_in_failures SET failures = ?, last_failure = ? WHERE key = ?")
+                .bind(i64::from(next.count))
+                .bind(ts(next.last))
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
 
     async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64> {
         Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected())
@@ -232,6 +255,9 @@ impl<R: Raw> Cols for R {
     fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
         self.blob(col)
     }
+    fn opt_bytes(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.opt_blob(col)
+    }
     fn int(&self, col: &str) -> StoreResult<i64> {
         self.opt_int(col)?.ok_or_else(|| StoreError::Corrupt(format!("{col}: null")))
     }
@@ -288,10 +314,6 @@ impl Raw for rusqlite::Row<'_> {
     }
 }
 
-fn get_str(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<String> {
-    row.text(col)
-}
-
 fn parse_uuid(col: &str, s: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
 }
@@ -320,532 +342,4 @@ fn get_opt_date(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<Naiv
     row.opt_text(col)?
         .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("{col}: not a date"))))
         .transpose()
-}
-
-fn user_from(row: &(impl Raw + ?Sized)) -> StoreResult<User> {
-    Ok(User {
-        id: get_uuid(row, "id")?,
-        email: get_str(row, "email")?,
-        password_hash: get_str(row, "password_hash")?,
-        created_at: get_ts(row, "created_at")?,
-    })
-}
-
-fn api_key_from(row: &(impl Raw + ?Sized)) -> StoreResult<ApiKey> {
-    let scope = get_str(row, "scope")?;
-    Ok(ApiKey {
-        id: get_str(row, "id")?,
-        user_id: get_uuid(row, "user_id")?,
-        name: get_str(row, "name")?,
-        access: Access::parse(&scope).ok_or_else(|| StoreError::Corrupt("scope".into()))?,
-        digest: row.blob("digest")?,
-        created_at: get_ts(row, "created_at")?,
-        expires_at: get_opt_ts(row, "expires_at")?,
-        revoked_at: get_opt_ts(row, "revoked_at")?,
-        last_used_at: get_opt_ts(row, "last_used_at")?,
-    })
-}
-
-fn access_from(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Access> {
-    Access::parse(&get_str(row, col)?).ok_or_else(|| StoreError::Corrupt(col.into()))
-}
-
-fn client_from(row: &(impl Raw + ?Sized)) -> StoreResult<OAuthClient> {
-    Ok(OAuthClient {
-        id: get_str(row, "id")?,
-        secret_digest: row.opt_blob("secret_digest")?,
-        name: get_str(row, "name")?,
-        redirect_uris: serde_json::from_str(&get_str(row, "redirect_uris")?).map_err(|_| StoreError::Corrupt("redirect_uris".into()))?,
-        token_endpoint_auth_method: get_str(row, "token_endpoint_auth_method")?,
-        metadata: serde_json::from_str(&get_str(row, "metadata")?).map_err(|_| StoreError::Corrupt("metadata".into()))?,
-        created_at: get_ts(row, "created_at")?,
-    })
-}
-
-/// Grant columns are selected with a `g_` prefix so they can sit beside a token's or a code's.
-const GRANT_COLUMNS: &str = "g.id AS g_id, g.user_id AS g_user_id, g.client_id AS g_client_id, g.scope AS g_scope, g.resource AS g_resource, \
-    g.redirect_uri AS g_redirect_uri, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, g.last_used_at AS g_last_used_at";
-
-fn grant_from(row: &(impl Raw + ?Sized)) -> StoreResult<Grant> {
-    Ok(Grant {
-        id: get_uuid(row, "g_id")?,
-        user_id: get_uuid(row, "g_user_id")?,
-        client_id: get_str(row, "g_client_id")?,
-        access: access_from(row, "g_scope")?,
-        resource: get_str(row, "g_resource")?,
-        redirect_uri: get_str(row, "g_redirect_uri")?,
-        created_at: get_ts(row, "g_created_at")?,
-        revoked_at: get_opt_ts(row, "g_revoked_at")?,
-        last_used_at: get_opt_ts(row, "g_last_used_at")?,
-    })
-}
-
-fn oauth_token_from(row: &(impl Raw + ?Sized)) -> StoreResult<OAuthToken> {
-    Ok(OAuthToken {
-        id: get_str(row, "id")?,
-        kind: match get_str(row, "kind")?.as_str() {
-            "access" => OAuthTokenKind::Access,
-            "refresh" => OAuthTokenKind::Refresh,
-            _ => return Err(StoreError::Corrupt("kind".into())),
-        },
-        grant_id: get_uuid(row, "grant_id")?,
-        digest: row.blob("digest")?,
-        access: access_from(row, "scope")?,
-        created_at: get_ts(row, "created_at")?,
-        expires_at: get_ts(row, "expires_at")?,
-        used_at: get_opt_ts(row, "used_at")?,
-        revoked_at: get_opt_ts(row, "revoked_at")?,
-    })
-}
-
-async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, t: &OAuthToken) -> StoreResult<()> {
-    sqlx::query("INSERT INTO oauth_tokens (id, kind, grant_id, digest, scope, created_at, expires_at, used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(&t.id)
-        .bind(t.kind.as_str())
-        .bind(t.grant_id.to_string())
-        .bind(&t.digest)
-        .bind(t.access.as_str())
-        .bind(ts(t.created_at))
-        .bind(ts(t.expires_at))
-        .bind(opt_ts(t.used_at))
-        .bind(opt_ts(t.revoked_at))
-        .execute(executor)
-        .await
-        .map_err(conflict_or)?;
-    Ok(())
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn insert_user(&self, user: &User) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(user.id.to_string())
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(ts(user.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(write_error)?;
-        Ok(())
-    }
-
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE email = ?").bind(email).fetch_optional(&self.pool).await?.as_ref().map(user_from).transpose()
-    }
-
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_from)
-            .transpose()
-    }
-
-    async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query("INSERT INTO web_sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(digest)
-            .bind(signed_in.user_id.to_string())
-            .bind(ts(signed_in.created_at))
-            .bind(ts(expires_at));
-        self.recorded(insert, Record::Audit(signed_in)).await?;
-        Ok(())
-    }
-
-    async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT u.* FROM web_sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = ? AND s.expires_at > ?")
-            .bind(digest)
-            .bind(ts(now))
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_from)
-            .transpose()
-    }
-
-    async fn delete_session(&self, digest: &[u8]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE digest = ?").bind(digest).execute(&self.pool).await.map_err(write_error)?;
-        Ok(())
-    }
-
-    async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query("INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(&key.id)
-            .bind(key.user_id.to_string())
-            .bind(&key.name)
-            .bind(key.access.as_str())
-            .bind(&key.digest)
-            .bind(ts(key.created_at))
-            .bind(opt_ts(key.expires_at))
-            .bind(opt_ts(key.revoked_at))
-            .bind(opt_ts(key.last_used_at));
-        self.recorded(insert, Record::Audit(audit)).await?;
-        Ok(())
-    }
-
-    async fn api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
-        self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT * FROM api_keys WHERE id = ?")?;
-            let mut rows = stmt.query([id])?;
-            rows.next()?.map(api_key_from).transpose()
-        })
-    }
-
-    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>> {
-        sqlx::query("SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC")
-            .bind(user_id.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(api_key_from)
-            .collect()
-    }
-
-    async fn revoke_api_key(&self, user_id: Uuid, id: &str, now: DateTime<Utc>, audit: &AuditEvent) -> StoreResult<bool> {
-        let revoke = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(id)
-            .bind(user_id.to_string());
-        self.recorded(revoke, Record::Audit(audit)).await
-    }
-
-    async fn touch_api_keys(&self, used: &[(String, DateTime<Utc>)]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for (id, at) in used {
-            sqlx::query("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)")
-                .bind(ts(*at))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        insert_record(&self.pool, Record::Audit(event)).await
-    }
-
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?")
-            .bind(user_id.to_string())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(AuditEvent {
-                    id: get_uuid(row, "id")?,
-                    user_id: get_uuid(row, "user_id")?,
-                    kind: get_str(row, "kind")?,
-                    detail: get_str(row, "detail")?,
-                    created_at: get_ts(row, "created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
-        sqlx::query("INSERT OR IGNORE INTO server_keys (name, key, created_at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(candidate)
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(sqlx::query_scalar("SELECT key FROM server_keys WHERE name = ?").bind(name).fetch_one(&self.pool).await?)
-    }
-
-    async fn insert_client(&self, c: &OAuthClient) -> StoreResult<()> {
-        sqlx::query("INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(&c.id)
-            .bind(&c.secret_digest)
-            .bind(&c.name)
-            .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
-            .bind(&c.token_endpoint_auth_method)
-            .bind(c.metadata.to_string())
-            .bind(ts(c.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(conflict_or)?;
-        Ok(())
-    }
-
-    async fn upsert_client(&self, c: &OAuthClient) -> StoreResult<()> {
-        // ON CONFLICT … DO UPDATE, not REPLACE: a REPLACE would delete the row and cascade to its grants.
-        sqlx::query(
-            "INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, redirect_uris = excluded.redirect_uris, metadata = excluded.metadata",
-        )
-        .bind(&c.id)
-        .bind(&c.secret_digest)
-        .bind(&c.name)
-        .bind(serde_json::to_string(&c.redirect_uris).unwrap_or_else(|_| "[]".into()))
-        .bind(&c.token_endpoint_auth_method)
-        .bind(c.metadata.to_string())
-        .bind(ts(c.created_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn client(&self, id: &str) -> StoreResult<Option<OAuthClient>> {
-        sqlx::query("SELECT * FROM oauth_clients WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(client_from)
-            .transpose()
-    }
-
-    async fn reap_unused_clients(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM oauth_clients WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)")
-            .bind(ts(before))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let now = ts(g.created_at);
-        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)")
-            .bind(&now)
-            .bind(g.user_id.to_string())
-            .bind(&g.client_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL")
-            .bind(&now)
-            .bind(g.user_id.to_string())
-            .bind(&g.client_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO oauth_grants (id, user_id, client_id, scope, resource, redirect_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(g.id.to_string())
-        .bind(g.user_id.to_string())
-        .bind(&g.client_id)
-        .bind(g.access.as_str())
-        .bind(&g.resource)
-        .bind(&g.redirect_uri)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO oauth_codes (id, digest, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&code.id)
-            .bind(&code.digest)
-            .bind(code.grant_id.to_string())
-            .bind(&code.redirect_uri)
-            .bind(&code.code_challenge)
-            .bind(ts(code.expires_at))
-            .execute(&mut *tx)
-            .await?;
-        insert_record(&mut *tx, Record::Audit(audit)).await?;
-        commit(tx).await
-    }
-
-    async fn code(&self, id: &str) -> StoreResult<Option<(AuthCode, Grant)>> {
-        let row =
-            sqlx::query(&format!("SELECT c.*, {GRANT_COLUMNS} FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.id = ?"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(row) = row else { return Ok(None) };
-        let code = AuthCode {
-            id: get_str(&row, "id")?,
-            digest: row.blob("digest")?,
-            grant_id: get_uuid(&row, "grant_id")?,
-            redirect_uri: get_str(&row, "redirect_uri")?,
-            code_challenge: get_str(&row, "code_challenge")?,
-            expires_at: get_ts(&row, "expires_at")?,
-            used_at: get_opt_ts(&row, "used_at")?,
-        };
-        Ok(Some((code, grant_from(&row)?)))
-    }
-
-    async fn redeem_code(&self, id: &str, now: DateTime<Utc>, tokens: &[OAuthToken]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE id = ? AND used_at IS NULL")
-            .bind(ts(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for t in tokens {
-            insert_token(&mut *tx, t).await?;
-        }
-        commit(tx).await?;
-        Ok(true)
-    }
-
-    async fn oauth_token(&self, id: &str) -> StoreResult<Option<(OAuthToken, Grant)>> {
-        self.readers.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT t.*, {GRANT_COLUMNS} FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.id = ?"
-            ))?;
-            let mut rows = stmt.query([id])?;
-            rows.next()?.map(|r| Ok((oauth_token_from(r)?, grant_from(r)?))).transpose()
-        })
-    }
-
-    async fn rotate_refresh(&self, old_id: &str, now: DateTime<Utc>, successors: &[OAuthToken]) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE oauth_tokens SET used_at = ? WHERE id = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL")
-                .bind(ts(now))
-                .bind(old_id)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for t in successors {
-            insert_token(&mut *tx, t).await?;
-        }
-        commit(tx).await?;
-        Ok(true)
-    }
-
-    async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(grant_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(grant_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let revoked = done.rows_affected() == 1;
-        if revoked && let Some(audit) = audit {
-            insert_record(&mut *tx, Record::Audit(audit)).await?;
-        }
-        commit(tx).await?;
-        Ok(revoked)
-    }
-
-    async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>> {
-        sqlx::query(&format!("SELECT {GRANT_COLUMNS} FROM oauth_grants g WHERE g.id = ? AND g.user_id = ?"))
-            .bind(grant_id.to_string())
-            .bind(user_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(grant_from)
-            .transpose()
-    }
-
-    async fn connected_apps(&self, user_id: Uuid) -> StoreResult<Vec<ConnectedApp>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS}, c.name AS client_name FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_id \
-             WHERE g.user_id = ? AND g.revoked_at IS NULL ORDER BY g.created_at DESC"
-        ))
-        .bind(user_id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(ConnectedApp { grant: grant_from(r)?, client_name: get_str(r, "client_name")? })).collect()
-    }
-
-    async fn purge_expired(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at < ?").bind(ts(before)).execute(&self.pool).await?;
-        let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at < ?").bind(ts(before)).execute(&self.pool).await?;
-        let failures = sqlx::query("DELETE FROM sign_in_failures WHERE last_failure < ?")
-            .bind(ts(before - throttle::WINDOW))
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?").bind(ts(before - IDEMPOTENCY_KEPT)).execute(&self.pool).await?;
-        tracing::debug!(counters = failures.rows_affected(), "expired sign-in failure counters purged");
-        Ok(sessions.rows_affected() + codes.rows_affected())
-    }
-
-    async fn reserve_sign_in(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {
-        let mut tx = self.pool.begin().await?;
-        // Writing first takes SQLite's write lock, so concurrent reservations queue here and
-        // each sees the failures counted before it.
-        let mut counters = Vec::with_capacity(keys.len());
-        for key in keys {
-            sqlx::query("INSERT OR IGNORE INTO sign_in_failures (key, failures, last_failure) VALUES (?, 0, ?)")
-                .bind(key)
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?;
-            let row =
-                sqlx::query("SELECT failures, last_failure FROM sign_in_failures WHERE key = ?").bind(key).fetch_one(&mut *tx).await?;
-            let count = u32::try_from(row.try_get::<i64, _>("failures")?).unwrap_or(0);
-            counters.push((key.clone(), throttle::Failures { count, last: get_ts(&row, "last_failure")? }));
-        }
-        let next = match reservation(counters, now) {
-            Ok(next) => next,
-            Err(wait) => {
-                tx.rollback().await?;
-                return Ok(Some(wait));
-            }
-        };
-        for (key, next) in next {
-            sqlx::query("UPDATE sign_in_failures SET failures = ?, last_failure = ? WHERE key = ?")
-                .bind(i64::from(next.count))
-                .bind(ts(next.last))
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    async fn settle_sign_in(&self, refund: &[String], clear: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for key in refund {
-            sqlx::query("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = ? AND failures > 0")
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for key in clear {
-            sqlx::query("DELETE FROM sign_in_failures WHERE key = ?").bind(key).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn touch_grants(&self, used: &[(Uuid, DateTime<Utc>)]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for (id, at) in used {
-            sqlx::query("UPDATE oauth_grants SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)")
-                .bind(ts(*at))
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
 }
