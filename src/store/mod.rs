@@ -1,4 +1,5 @@
-//! Persistence: one trait, one implementation per database. SQL lives here and only here.
+//! Persistence: one trait, implemented once for SQLite and PostgreSQL (`sql.rs`) over what each
+//! database provides (`sqlite.rs`, `postgres.rs`). SQL lives here and only here.
 //! Every workspace method takes the owning user's id and filters by it.
 //!
 //! A change and the row that records it (its `Activity`, or its `AuditEvent`) are written in one

@@ -1,6 +1,7 @@
-//! PostgreSQL, for several Navis instances sharing one database. Same trait, same rules as
-//! SQLite; native types (UUID, TIMESTAMPTZ, DATE, BYTEA, JSONB). The migrator takes an
-//! advisory lock, so instances starting together migrate once.
+//! PostgreSQL, for several Navis instances sharing one database. What the shared queries
+//! (`sql.rs`) need from it: native types (UUID, TIMESTAMPTZ, DATE, BYTEA, JSONB), `$n`
+//! placeholders, its migrations (the migrator takes an advisory lock, so instances starting
+//! together migrate once), and its way of locking the sign-in counters.
 use std::time::Duration;
 
 use async_trait::async_trait;

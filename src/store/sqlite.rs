@@ -1,4 +1,6 @@
-//! The embedded default: SQLite in WAL mode through sqlx.
+//! The embedded default: SQLite in WAL mode. What the shared queries (`sql.rs`) need from it:
+//! writes and transactions through sqlx, reads on the caller's thread through rusqlite, ids,
+//! times, dates and JSON as text, its migrations, and its way of locking the sign-in counters.
 use std::{path::Path, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
