@@ -169,6 +169,34 @@ impl Cols for rusqlite::Row<'_> {
     }
 }
 
+/// A rusqlite row of a known select list, read by position: looking a column up by name asks
+/// SQLite for every column's name in turn, which on a 20-row page cost a tenth of a request.
+struct Positional<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    names: &'static [&'static str],
+}
+
+impl Positional<'_, '_> {
+    fn index(&self, col: &str) -> rusqlite::Result<usize> {
+        self.names.iter().position(|n| *n == col).ok_or_else(|| rusqlite::Error::InvalidColumnName(col.to_owned()))
+    }
+}
+
+impl Cols for Positional<'_, '_> {
+    fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.row.get::<_, Option<Vec<u8>>>(self.index(col)?)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.row.get::<_, String>(self.index(col)?)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.row.get::<_, Option<String>>(self.index(col)?)?)
+    }
+    fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.row.get::<_, Vec<u8>>(self.index(col)?)?)
+    }
+}
+
 fn get_str(row: &impl Cols, col: &str) -> StoreResult<String> {
     row.text(col)
 }
@@ -330,6 +358,23 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E,
 }
 
 /// A task row as a JSON object whose keys are `Task`'s fields.
+/// The columns of a task, in the order every task query selects them.
+const TASK_COLUMN_NAMES: [&str; 13] = [
+    "id",
+    "user_id",
+    "project_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_date",
+    "assignee",
+    "completed_at",
+    "tags",
+    "created_at",
+    "updated_at",
+];
+
 const TASK_COLUMNS: &str =
     "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
 
@@ -600,7 +645,7 @@ impl Store for SqliteStore {
         self.readers.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))?;
             let mut rows = stmt.query([id.to_string(), user_id.to_string()])?;
-            rows.next()?.map(|row| task_from(row)).transpose()
+            rows.next()?.map(|row| task_from(&Positional { row, names: &TASK_COLUMN_NAMES })).transpose()
         })
     }
 
@@ -652,7 +697,7 @@ impl Store for SqliteStore {
             let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
             let mut items = Vec::with_capacity(limit as usize + 1);
             while let Some(row) = rows.next()? {
-                items.push(task_from(row)?);
+                items.push(task_from(&Positional { row, names: &TASK_COLUMN_NAMES })?);
             }
             Ok(items)
         })?;
@@ -1034,5 +1079,15 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_columns_are_selected_in_the_order_they_are_read() {
+        assert_eq!(TASK_COLUMNS, TASK_COLUMN_NAMES.join(", "));
     }
 }
