@@ -193,11 +193,15 @@ async fn in_session(state: &AppState, user: Uuid, request: Request, deleting: bo
     {
         return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response();
     }
-    let response = serve(state.mcp.with_sessions.clone(), request).await;
+    let mut response = serve(state.mcp.with_sessions.clone(), request).await;
     if let Some(session) = &session
         && response.status().is_success()
     {
         if deleting { state.mcp.forget(session) } else { state.mcp.bind(session, user) }
+    }
+    if deleting && response.status() == StatusCode::ACCEPTED {
+        // rmcp says 202; the SDKs' own servers say 200, and the Python client warns on anything but 200/204.
+        *response.status_mut() = StatusCode::OK;
     }
     response
 }
