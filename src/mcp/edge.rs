@@ -16,11 +16,11 @@ use axum::{
     http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService,
     session::{local::LocalSessionManager, never::NeverSessionManager},
 };
-use serde::Deserialize;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -114,16 +114,27 @@ pub fn resource_metadata_url(settings: &Settings, request_path: &str) -> String 
     settings.url(&format!("{PRM_PREFIX}{path}"))
 }
 
-/// Just enough of a JSON-RPC message to route and authorize it.
-#[derive(Deserialize)]
-struct Peek {
-    method: Option<String>,
-    params: Option<PeekParams>,
-}
-
-#[derive(Deserialize)]
-struct PeekParams {
-    name: Option<String>,
+/// Why a body rmcp cannot decode is refused, as the JSON-RPC error the README promises (rmcp
+/// itself would answer 415 in plain text): -32700 when it is not JSON serde can read (invalid
+/// UTF-8, a lone surrogate, a number out of range, nesting deeper than 127), -32600 when it is
+/// JSON but not one JSON-RPC message.
+fn undecodable(body: &[u8], error: &serde_json::Error) -> Response {
+    use serde_json::error::Category;
+    if matches!(error.classify(), Category::Syntax | Category::Eof | Category::Io) {
+        return jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            &format!("Parse error: the body is not JSON this server can read ({error})."),
+        );
+    }
+    if body.trim_ascii_start().starts_with(b"[") {
+        return jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Invalid request: JSON-RPC batches are not supported; send one message per POST.",
+        );
+    }
+    jsonrpc_error(StatusCode::BAD_REQUEST, -32600, &format!("Invalid request: expected one JSON-RPC 2.0 message ({error})."))
 }
 
 fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
@@ -215,11 +226,18 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
             return jsonrpc_error(StatusCode::PAYLOAD_TOO_LARGE, -32600, &format!("Request body too large: the limit is {limit} bytes."));
         }
     };
-    let peek: Option<Peek> = serde_json::from_slice(&bytes).ok();
-    let method = peek.as_ref().and_then(|p| p.method.as_deref());
-    let is_initialize = method == Some("initialize");
+    // Decoded once here, exactly as rmcp decodes it, so that anything rmcp would refuse is
+    // refused here with a JSON-RPC error; the edge routes and authorizes by the same message.
+    let message = serde_json::from_slice::<ClientJsonRpcMessage>(&bytes);
+    let request = match &message {
+        Ok(ClientJsonRpcMessage::Request(r)) => Some(&r.request),
+        _ => None,
+    };
+    // `initialize` is the one method allowed before authentication; only a well-formed one opens
+    // a session (a malformed one goes to the sessionless service, which answers -32602).
+    let is_initialize = request.is_some_and(|r| r.method() == "initialize");
+    let opens_session = matches!(request, Some(ClientRequest::InitializeRequest(_)));
 
-    // `initialize` is the one method allowed before authentication.
     let principal = if is_initialize {
         state.app.authenticate(bearer::bearer_token(&parts.headers)).await.ok().and_then(Result::ok)
     } else {
@@ -227,20 +245,11 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
             Ok(principal) => principal,
             Err(refused) => return refused,
         };
-        let Some(peek) = &peek else {
-            return match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Err(_) => jsonrpc_error(StatusCode::BAD_REQUEST, -32700, "Parse error: the body is not valid JSON."),
-                Ok(serde_json::Value::Array(_)) => jsonrpc_error(
-                    StatusCode::BAD_REQUEST,
-                    -32600,
-                    "Invalid request: JSON-RPC batches are not supported; send one message per POST.",
-                ),
-                Ok(_) => jsonrpc_error(StatusCode::BAD_REQUEST, -32600, "Invalid request: expected a JSON-RPC 2.0 message object."),
-            };
-        };
-        if peek.method.as_deref() == Some("tools/call")
-            && let Some(name) = peek.params.as_ref().and_then(|p| p.name.as_deref())
-            && tools::needs_write(name)
+        if let Err(error) = &message {
+            return undecodable(&bytes, error);
+        }
+        if let Some(ClientRequest::CallToolRequest(call)) = request
+            && tools::needs_write(&call.params.name)
             && !principal.access.can_write()
         {
             state.app.metrics.forbidden();
@@ -251,13 +260,13 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
     if let Some(principal) = &principal {
         parts.extensions.insert(principal.clone());
     }
-    if is_initialize {
+    if opens_session {
         // The version is negotiated in the body; a stray header must not sink the handshake
         // (rmcp would answer 400 when it disagrees with the body).
         parts.headers.remove("mcp-protocol-version");
     }
 
-    let with_session = state.mcp.sessions_enabled && (is_initialize || parts.headers.contains_key(SESSION_HEADER));
+    let with_session = state.mcp.sessions_enabled && (opens_session || parts.headers.contains_key(SESSION_HEADER));
     if !with_session || !parts.headers.contains_key(header::ACCEPT) {
         // rmcp demands both media types; the seed's curl sends no Accept at all.
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -269,7 +278,7 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
     if !with_session {
         return serve(state.mcp.sessionless.clone(), request).await;
     }
-    match (is_initialize, principal) {
+    match (opens_session, principal) {
         // A new session: bind it at once when the initialize carried a token.
         (true, Some(principal)) => {
             let response = serve(state.mcp.with_sessions.clone(), request).await;

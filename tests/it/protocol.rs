@@ -34,7 +34,7 @@ async fn post(s: &TestServer, token: Option<&str>, session: Option<&str>, body: 
     req.send().await.unwrap()
 }
 
-async fn open_session(s: &TestServer, token: Option<&str>) -> String {
+pub async fn open_session(s: &TestServer, token: Option<&str>) -> String {
     let resp = post(s, token, None, init("2025-06-18")).await;
     assert_eq!(resp.status(), 200);
     let id = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
