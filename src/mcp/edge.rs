@@ -5,10 +5,7 @@
 //! `initialize`, no session and no `Accept` header, which rmcp's session mode refuses (400,
 //! "session id required") and its Accept check refuses (406). Such requests go to the
 //! sessionless service, with `Accept` filled in here; clients that initialize get a session.
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     body::{Body, Bytes},
@@ -19,12 +16,16 @@ use axum::{
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService,
-    session::{local::LocalSessionManager, never::NeverSessionManager},
+    session::{SessionManager, local::LocalSessionManager, never::NeverSessionManager},
 };
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::{NavisMcp, tools};
+use super::{
+    NavisMcp,
+    sessions::{Claim, Full, Limits, Sessions},
+    tools,
+};
 use crate::config::Settings;
 use crate::web::{AppState, bearer};
 
@@ -37,13 +38,9 @@ pub struct McpTransports {
     session_manager: Arc<LocalSessionManager>,
     sessionless: StreamableHttpService<NavisMcp, NeverSessionManager>,
     sessions_enabled: bool,
-    /// Which user a session belongs to: the first principal that used it. Another user's
-    /// token on the same session id gets 404, as if the session did not exist.
-    owners: Mutex<HashMap<String, Uuid>>,
+    /// Who holds which session, and the caps on how many there may be.
+    sessions: Sessions,
 }
-
-/// When this many owners are remembered, those of sessions rmcp has ended (idle timeout) are dropped.
-const PRUNE_OWNERS_AT: usize = 10_000;
 
 impl McpTransports {
     pub fn new(app: crate::App, settings: &Settings, shutdown: tokio_util::sync::CancellationToken) -> Self {
@@ -60,7 +57,9 @@ impl McpTransports {
         };
         let fixtures = settings.conformance_fixtures;
         let factory_app = app.clone();
-        let session_manager = Arc::new(LocalSessionManager::default());
+        let mut session_manager = LocalSessionManager::default();
+        session_manager.session_config.keep_alive = Some(settings.mcp_session_idle);
+        let session_manager = Arc::new(session_manager);
         let with_sessions =
             StreamableHttpService::new(move || Ok(NavisMcp::new(factory_app.clone(), fixtures)), session_manager.clone(), base.clone());
         let sessionless = StreamableHttpService::new(
@@ -68,26 +67,99 @@ impl McpTransports {
             Arc::new(NeverSessionManager::default()),
             base.with_legacy_session_mode(false).with_json_response(true),
         );
-        Self { with_sessions, session_manager, sessionless, sessions_enabled: settings.mcp_sessions, owners: Mutex::new(HashMap::new()) }
+        let sessions = Sessions::new(Limits {
+            max_pending: settings.mcp_max_pending_sessions,
+            max_per_user: settings.mcp_max_sessions_per_user,
+            idle: settings.mcp_session_idle,
+        });
+        Self { with_sessions, session_manager, sessionless, sessions_enabled: settings.mcp_sessions, sessions }
     }
 
-    fn owner(&self, session: &str) -> Option<Uuid> {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner()).get(session).copied()
+    /// Forgets the sessions — of `user`, or everyone's — that rmcp has ended when they went idle.
+    async fn forget_ended(&self, user: Option<Uuid>) {
+        let live = self.session_manager.sessions.read().await;
+        self.sessions.forget_ended(user, |id| live.contains_key(id));
     }
 
-    fn bind(&self, session: &str, user: Uuid) {
-        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
-        if owners.len() >= PRUNE_OWNERS_AT
-            && let Ok(live) = self.session_manager.sessions.try_read()
-        {
-            owners.retain(|id, _| live.contains_key(id.as_str()));
+    /// Room for a new session: `user`'s, or a pending one. When it looks full, sessions that have
+    /// ended make room first (rmcp's idle ones for a user, stale pending ones for anonymous).
+    async fn room(&self, user: Option<Uuid>) -> Result<(), Full> {
+        match user {
+            None => self.sessions.room_for_pending(Instant::now()).map(|stale| self.close(stale)),
+            Some(user) => match self.sessions.room_for_user(user, Instant::now()) {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    self.forget_ended(Some(user)).await;
+                    self.sessions.room_for_user(user, Instant::now())
+                }
+            },
         }
-        owners.entry(session.to_owned()).or_insert(user);
     }
 
-    fn forget(&self, session: &str) {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner()).remove(session);
+    /// Records the session rmcp has just opened, or closes it again if the cap was reached meanwhile.
+    async fn record(&self, session: &str, user: Option<Uuid>) -> Result<(), Full> {
+        let now = Instant::now();
+        let recorded = match user {
+            None => self.sessions.add_pending(session, now),
+            Some(user) => self.sessions.add_owned(session, user, now),
+        };
+        if recorded.is_err() {
+            self.close(vec![session.to_owned()]);
+        }
+        if self.sessions.prune_due(now) {
+            self.forget_ended(None).await;
+        }
+        recorded
     }
+
+    async fn claim(&self, session: &str, user: Uuid, ending: bool) -> Claim {
+        match self.sessions.claim(session, user, ending, Instant::now()) {
+            Claim::UserFull { .. } => {
+                self.forget_ended(Some(user)).await;
+                self.sessions.claim(session, user, ending, Instant::now())
+            }
+            claim => claim,
+        }
+    }
+
+    /// Ends sessions in rmcp, in the background.
+    fn close(&self, sessions: Vec<String>) {
+        if sessions.is_empty() {
+            return;
+        }
+        let manager = self.session_manager.clone();
+        tokio::spawn(async move {
+            for session in sessions {
+                if let Err(e) = manager.close_session(&session.into()).await {
+                    tracing::debug!(error = %e, "cannot close an MCP session");
+                }
+            }
+        });
+    }
+}
+
+/// 503 when too many sessions wait for their first use with a token, 429 when a user holds too
+/// many: a JSON-RPC error without id, and when to try again.
+fn no_room(full: Full) -> Response {
+    let (status, retry_after, message) = match full {
+        Full::Pending { retry_after } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            retry_after,
+            "Too many MCP sessions are waiting for their first request with a token; retry later, or initialize with your token.",
+        ),
+        Full::User { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            retry_after,
+            "You hold the most MCP sessions allowed at once; end sessions you no longer use (DELETE) or retry later.",
+        ),
+    };
+    let mut response = jsonrpc_error(status, -32000, message);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+    response
+}
+
+fn session_not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response()
 }
 
 /// May a page from `origin` call the MCP endpoint? Our own origin and the configured allowlist
@@ -196,25 +268,42 @@ async fn stream_or_end(state: &AppState, request: Request, metadata_url: &str) -
     in_session(state, principal.user_id, Request::from_parts(parts, body), deleting).await
 }
 
-/// Serves a request that carries a session id, refusing it if the session belongs to someone else.
+/// Serves a request that carries a session id, refusing it if the session belongs to someone
+/// else (404, as if it did not exist) or would take the user over the cap (429).
 async fn in_session(state: &AppState, user: Uuid, request: Request, deleting: bool) -> Response {
-    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(session) = &session
-        && state.mcp.owner(session).is_some_and(|owner| owner != user)
-    {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response();
+    let Some(session) = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return serve(state.mcp.with_sessions.clone(), request).await;
+    };
+    match state.mcp.claim(&session, user, deleting).await {
+        Claim::Granted => {}
+        Claim::NotFound => return session_not_found(),
+        Claim::UserFull { retry_after } => return no_room(Full::User { retry_after }),
     }
     let mut response = serve(state.mcp.with_sessions.clone(), request).await;
-    if let Some(session) = &session
-        && response.status().is_success()
-    {
-        if deleting { state.mcp.forget(session) } else { state.mcp.bind(session, user) }
+    if response.status() == StatusCode::NOT_FOUND || (deleting && response.status().is_success()) {
+        state.mcp.sessions.forget(&session);
     }
     if deleting && response.status() == StatusCode::ACCEPTED {
         // rmcp says 202; the SDKs' own servers say 200, and the Python client warns on anything but 200/204.
         *response.status_mut() = StatusCode::OK;
     }
     response
+}
+
+/// `initialize` opens a session: `user`'s when it carried a token, else a pending one.
+async fn open_session(state: &AppState, user: Option<Uuid>, request: Request) -> Response {
+    // Checked cheaply before rmcp builds the session, and again once it is named.
+    if let Err(full) = state.mcp.room(user).await {
+        return no_room(full);
+    }
+    let response = serve(state.mcp.with_sessions.clone(), request).await;
+    let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return response;
+    };
+    match state.mcp.record(&session, user).await {
+        Ok(()) => response,
+        Err(full) => no_room(full),
+    }
 }
 
 async fn post(state: &AppState, request: Request, metadata_url: &str) -> Response {
@@ -279,15 +368,7 @@ async fn post(state: &AppState, request: Request, metadata_url: &str) -> Respons
         return serve(state.mcp.sessionless.clone(), request).await;
     }
     match (opens_session, principal) {
-        // A new session: bind it at once when the initialize carried a token.
-        (true, Some(principal)) => {
-            let response = serve(state.mcp.with_sessions.clone(), request).await;
-            if let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-                state.mcp.bind(session, principal.user_id);
-            }
-            response
-        }
-        (true, None) => serve(state.mcp.with_sessions.clone(), request).await,
+        (true, principal) => open_session(state, principal.map(|p| p.user_id), request).await,
         (false, Some(principal)) => in_session(state, principal.user_id, request, false).await,
         (false, None) => bearer::unauthorized(metadata_url, crate::service::AuthFailure::Missing),
     }

@@ -4,6 +4,7 @@ pub mod edge;
 pub mod fixtures;
 pub mod prompts;
 pub mod resources;
+pub mod sessions;
 pub mod tools;
 
 use std::sync::{Arc, Mutex};

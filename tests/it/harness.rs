@@ -30,6 +30,9 @@ pub struct Options {
     pub allow_signup: Option<bool>,
     pub conformance_fixtures: bool,
     pub mcp_sessions: Option<bool>,
+    pub mcp_max_pending_sessions: Option<usize>,
+    pub mcp_max_sessions_per_user: Option<usize>,
+    pub mcp_session_idle_secs: Option<u64>,
     pub allowed_origins: Option<Vec<String>>,
     /// Share another server's database (to run several instances as one).
     pub database_url: Option<String>,
@@ -87,6 +90,9 @@ impl TestServer {
             allow_signup: options.allow_signup,
             conformance_fixtures: Some(options.conformance_fixtures),
             mcp_sessions: options.mcp_sessions,
+            mcp_max_pending_sessions: options.mcp_max_pending_sessions,
+            mcp_max_sessions_per_user: options.mcp_max_sessions_per_user,
+            mcp_session_idle_secs: options.mcp_session_idle_secs,
             allowed_origins: options.allowed_origins,
             ..Default::default()
         };
