@@ -7,11 +7,16 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./navis-data";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Each MCP session costs about 50 KB of memory: these bound what anonymous `initialize`
+/// requests (1,000 → ~50 MB) and any one user (100 → ~5 MB) can hold.
+pub const DEFAULT_MCP_MAX_PENDING_SESSIONS: usize = 1000;
+pub const DEFAULT_MCP_MAX_SESSIONS_PER_USER: usize = 100;
+pub const DEFAULT_MCP_SESSION_IDLE_SECS: u64 = 30 * 60;
 
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_fast_path, conformance_fixtures
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, conformance_fixtures
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -44,6 +49,15 @@ pub struct SettingsArgs {
     /// Answer plain sessionless `ping`, `tools/list` and `tools/call` requests directly instead of through an rmcp service per request (true|false; the answers are the same, false only costs speed) [default: true]
     #[arg(long, global = true, env = "NAVIS_MCP_FAST_PATH", value_name = "BOOL")]
     pub mcp_fast_path: Option<bool>,
+    /// MCP sessions opened without a token and not yet used with one (initialize needs no token); beyond this, 503 [default: 1000]
+    #[arg(long, global = true, env = "NAVIS_MCP_MAX_PENDING_SESSIONS", value_name = "N")]
+    pub mcp_max_pending_sessions: Option<usize>,
+    /// MCP sessions one user may hold at once; beyond this, 429 until one ends (DELETE) or goes idle [default: 100]
+    #[arg(long, global = true, env = "NAVIS_MCP_MAX_SESSIONS_PER_USER", value_name = "N")]
+    pub mcp_max_sessions_per_user: Option<usize>,
+    /// An MCP session unused for this many seconds ends (the client gets 404 and initializes again) [default: 1800]
+    #[arg(long, global = true, env = "NAVIS_MCP_SESSION_IDLE_SECS", value_name = "SECS")]
+    pub mcp_session_idle_secs: Option<u64>,
     /// Add the MCP conformance suite's test tools, resources and prompts (for running the official suite; never in production) [default: false]
     #[arg(long, global = true, env = "NAVIS_CONFORMANCE_FIXTURES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub conformance_fixtures: Option<bool>,
@@ -62,6 +76,9 @@ struct FileSettings {
     allowed_origins: Option<Vec<String>>,
     mcp_sessions: Option<bool>,
     mcp_fast_path: Option<bool>,
+    mcp_max_pending_sessions: Option<usize>,
+    mcp_max_sessions_per_user: Option<usize>,
+    mcp_session_idle_secs: Option<u64>,
     conformance_fixtures: Option<bool>,
 }
 
@@ -79,6 +96,10 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     pub mcp_sessions: bool,
     pub mcp_fast_path: bool,
+    /// Sessions opened without a token and not yet used with one.
+    pub mcp_max_pending_sessions: usize,
+    pub mcp_max_sessions_per_user: usize,
+    pub mcp_session_idle: std::time::Duration,
     pub conformance_fixtures: bool,
 }
 
@@ -126,6 +147,18 @@ impl Settings {
                 .collect::<anyhow::Result<_>>()?,
             mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
             mcp_fast_path: args.mcp_fast_path.or(file.mcp_fast_path).unwrap_or(true),
+            mcp_max_pending_sessions: at_least_one(
+                "mcp_max_pending_sessions",
+                args.mcp_max_pending_sessions.or(file.mcp_max_pending_sessions).unwrap_or(DEFAULT_MCP_MAX_PENDING_SESSIONS),
+            )?,
+            mcp_max_sessions_per_user: at_least_one(
+                "mcp_max_sessions_per_user",
+                args.mcp_max_sessions_per_user.or(file.mcp_max_sessions_per_user).unwrap_or(DEFAULT_MCP_MAX_SESSIONS_PER_USER),
+            )?,
+            mcp_session_idle: std::time::Duration::from_secs(at_least_one(
+                "mcp_session_idle_secs",
+                args.mcp_session_idle_secs.or(file.mcp_session_idle_secs).unwrap_or(DEFAULT_MCP_SESSION_IDLE_SECS),
+            )?),
             conformance_fixtures: args.conformance_fixtures.or(file.conformance_fixtures).unwrap_or(false),
         })
     }
@@ -168,6 +201,13 @@ impl Settings {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+fn at_least_one<N: PartialOrd + From<u8>>(name: &str, n: N) -> anyhow::Result<N> {
+    if n < N::from(1) {
+        anyhow::bail!("{name} must be at least 1");
+    }
+    Ok(n)
 }
 
 /// One canonical spelling of the public URL: it is the issuer and the resource, and

@@ -31,6 +31,9 @@ pub struct Options {
     pub conformance_fixtures: bool,
     pub mcp_sessions: Option<bool>,
     pub mcp_fast_path: Option<bool>,
+    pub mcp_max_pending_sessions: Option<usize>,
+    pub mcp_max_sessions_per_user: Option<usize>,
+    pub mcp_session_idle_secs: Option<u64>,
     pub allowed_origins: Option<Vec<String>>,
     /// Share another server's database (to run several instances as one).
     pub database_url: Option<String>,
@@ -91,6 +94,9 @@ impl TestServer {
             conformance_fixtures: Some(options.conformance_fixtures),
             mcp_sessions: options.mcp_sessions,
             mcp_fast_path: options.mcp_fast_path,
+            mcp_max_pending_sessions: options.mcp_max_pending_sessions,
+            mcp_max_sessions_per_user: options.mcp_max_sessions_per_user,
+            mcp_session_idle_secs: options.mcp_session_idle_secs,
             allowed_origins: options.allowed_origins,
             public_url: options.public_url,
             ..Default::default()
