@@ -14,6 +14,11 @@ use super::*;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Connections whose commits sync the WAL (`synchronous = FULL`), for the writes that must
+    /// survive a power loss and not only a crash: revocations and the security events. A commit
+    /// here also makes every earlier commit durable. Workspace writes keep `NORMAL` and its speed
+    /// (~3 ms per fsync on this machine's disk: 314 commits/s against 7,900).
+    durable: SqlitePool,
     /// The hot path's reads (credentials, task pages), on the caller's thread.
     readers: Readers,
 }
@@ -73,14 +78,17 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(256);
+        let durable =
+            SqlitePoolOptions::new().max_connections(2).connect_with(options.clone().synchronous(SqliteSynchronous::Full)).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
-        Ok(Self { pool, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
+        Ok(Self { pool, durable, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
     }
 
     /// One change and the record of it, in one transaction; false (and no record) if the
     /// change touched no row.
     async fn recorded<'q>(&self, change: Query<'q, Sqlite, SqliteArguments<'q>>, record: Record<'_>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let pool = if matches!(record, Record::Audit(_)) { &self.durable } else { &self.pool };
+        let mut tx = pool.begin().await?;
         let changed = change.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
         if changed {
             insert_record(&mut *tx, record).await?;
@@ -851,7 +859,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.durable.begin().await?;
         let now = ts(g.created_at);
         sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)")
             .bind(&now)
@@ -957,7 +965,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.durable.begin().await?;
         let done = sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(grant_id.to_string())
@@ -980,7 +988,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.durable)
             .await?;
         Ok(())
     }

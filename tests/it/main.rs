@@ -8,6 +8,7 @@ mod cimd;
 mod cli;
 mod conformance;
 mod contract;
+mod crash;
 mod fast_path;
 mod instances;
 mod interop;
