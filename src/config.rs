@@ -16,7 +16,7 @@ pub const DEFAULT_MCP_SESSION_IDLE_SECS: u64 = 30 * 60;
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, conformance_fixtures
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, trusted_proxies, conformance_fixtures
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -58,6 +58,9 @@ pub struct SettingsArgs {
     /// An MCP session unused for this many seconds ends (the client gets 404 and initializes again) [default: 1800]
     #[arg(long, global = true, env = "NAVIS_MCP_SESSION_IDLE_SECS", value_name = "SECS")]
     pub mcp_session_idle_secs: Option<u64>,
+    /// Reverse proxies whose X-Forwarded-For is believed, as addresses or CIDR blocks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8); the client's address is then the first one no trusted proxy vouches for [default: none: the connection's address]
+    #[arg(long, global = true, env = "NAVIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Add the MCP conformance suite's test tools, resources and prompts (for running the official suite; never in production) [default: false]
     #[arg(long, global = true, env = "NAVIS_CONFORMANCE_FIXTURES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub conformance_fixtures: Option<bool>,
@@ -76,6 +79,7 @@ struct FileSettings {
     allowed_origins: Option<Vec<String>>,
     mcp_sessions: Option<bool>,
     mcp_fast_path: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
     mcp_max_pending_sessions: Option<usize>,
     mcp_max_sessions_per_user: Option<usize>,
     mcp_session_idle_secs: Option<u64>,
@@ -96,6 +100,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     pub mcp_sessions: bool,
     pub mcp_fast_path: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (see `core::net::client_address`).
+    pub trusted_proxies: Vec<crate::core::net::Cidr>,
     /// Sessions opened without a token and not yet used with one.
     pub mcp_max_pending_sessions: usize,
     pub mcp_max_sessions_per_user: usize,
@@ -147,6 +153,15 @@ impl Settings {
                 .collect::<anyhow::Result<_>>()?,
             mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
             mcp_fast_path: args.mcp_fast_path.or(file.mcp_fast_path).unwrap_or(true),
+            trusted_proxies: args
+                .trusted_proxies
+                .clone()
+                .or(file.trusted_proxies)
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| c.parse().map_err(|e: String| anyhow::anyhow!("invalid trusted proxy: {e}")))
+                .collect::<anyhow::Result<_>>()?,
             mcp_max_pending_sessions: at_least_one(
                 "mcp_max_pending_sessions",
                 args.mcp_max_pending_sessions.or(file.mcp_max_pending_sessions).unwrap_or(DEFAULT_MCP_MAX_PENDING_SESSIONS),

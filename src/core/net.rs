@@ -1,5 +1,80 @@
-//! Which addresses a server-side fetch may reach (SSRF protection for client metadata documents).
+//! Which addresses a server-side fetch may reach (SSRF protection for client metadata documents),
+//! and which address a request came from when it passed through trusted reverse proxies.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An address block such as `10.0.0.0/8`, `2001:db8::/32` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (addr, prefix) = text.split_once('/').map_or((text, None), |(a, p)| (a, Some(p)));
+        let network: IpAddr = addr.parse().map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| format!("{text:?}: the prefix must be 0–{max}"))?,
+        };
+        Ok(Cidr { network, prefix })
+    }
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 (what a dual-stack socket reports for an IPv4 peer) as plain IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client's address: the connection's peer, unless that peer is a trusted proxy; then the
+/// `X-Forwarded-For` chain is read from the right (each proxy appends the address it saw), past
+/// every trusted proxy, to the first address no trusted proxy vouches for. Anything a client
+/// wrote itself sits to the left of that and is never believed. A malformed entry ends the walk
+/// at the last trusted hop.
+pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let mut client = canonical(peer);
+    if !is_trusted(client) {
+        return client;
+    }
+    let hops = forwarded_for.iter().rev().flat_map(|h| h.split(',').rev()).map(str::trim);
+    for hop in hops {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = canonical(ip);
+                if !is_trusted(client) {
+                    return client;
+                }
+            }
+            Err(_) => return client,
+        }
+    }
+    client
+}
 
 /// True only for globally routable unicast addresses: never loopback, private (RFC 1918),
 /// shared (100.64/10), link-local (incl. 169.254.169.254 metadata services), unique-local,
@@ -53,6 +128,43 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn cidrs(list: &[&str]) -> Vec<Cidr> {
+        list.iter().map(|c| c.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn cidr_blocks_parse_and_contain() {
+        let net: Cidr = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains(ip("10.200.1.2")) && !net.contains(ip("11.0.0.1")));
+        assert!(net.contains(ip("::ffff:10.1.1.1")), "IPv4-mapped peers are judged as IPv4");
+        let one: Cidr = "127.0.0.1".parse().unwrap();
+        assert!(one.contains(ip("127.0.0.1")) && !one.contains(ip("127.0.0.2")));
+        let v6: Cidr = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains(ip("2001:db8:1::5")) && !v6.contains(ip("2001:db9::1")) && !v6.contains(ip("10.0.0.1")));
+        assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("8.8.8.8")));
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x", "::/129", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let trusted = cidrs(&["127.0.0.1", "10.0.0.0/8"]);
+        // No trusted proxy: the header is whatever the client wrote, and is ignored.
+        assert_eq!(client_address(ip("203.0.113.9"), &["198.51.100.1"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(ip("203.0.113.9"), &["198.51.100.1"], &[]), ip("203.0.113.9"));
+        // One proxy: the address it appended.
+        assert_eq!(client_address(ip("127.0.0.1"), &["198.51.100.1"], &trusted), ip("198.51.100.1"));
+        // A client's own spoofed entry sits to the left and is skipped.
+        assert_eq!(client_address(ip("127.0.0.1"), &["1.2.3.4, 198.51.100.1"], &trusted), ip("198.51.100.1"));
+        // Two proxies (one header each, or one list): past both trusted hops.
+        assert_eq!(client_address(ip("127.0.0.1"), &["1.2.3.4", "198.51.100.1, 10.0.0.7"], &trusted), ip("198.51.100.1"));
+        // Garbage stops the walk at the last trusted hop; an all-trusted chain gives its leftmost.
+        assert_eq!(client_address(ip("127.0.0.1"), &["198.51.100.1, junk"], &trusted), ip("127.0.0.1"));
+        assert_eq!(client_address(ip("127.0.0.1"), &["10.0.0.8"], &trusted), ip("10.0.0.8"));
+        assert_eq!(client_address(ip("127.0.0.1"), &[], &trusted), ip("127.0.0.1"));
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
