@@ -181,3 +181,31 @@ async fn one_address_cannot_hold_more_than_256_connections() {
     let got = tokio::time::timeout(Duration::from_secs(5), read_until_closed(&mut again)).await.unwrap();
     assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
 }
+
+#[tokio::test]
+async fn an_mcp_sse_stream_outlives_the_header_and_body_deadlines() {
+    let s =
+        TestServer::start_with(Options { header_read_timeout_secs: Some(1), body_read_timeout_secs: Some(1), ..Default::default() }).await;
+    let a = s.account("ada@example.com").await;
+    let session = crate::protocol::open_session(&s, Some(&a.read)).await;
+    let mut stream = s
+        .http
+        .get(s.url(MCP))
+        .header("Authorization", format!("Bearer {}", a.read))
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &session)
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    // Three times either deadline later, the stream is still open (it may have sent keep-alives).
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        match tokio::time::timeout_at(until, stream.chunk()).await {
+            Err(_elapsed) => break,
+            Ok(Ok(Some(_))) => continue,
+            Ok(other) => panic!("the SSE stream ended: {other:?}"),
+        }
+    }
+}
