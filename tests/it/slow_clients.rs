@@ -188,16 +188,7 @@ async fn an_mcp_sse_stream_outlives_the_header_and_body_deadlines() {
         TestServer::start_with(Options { header_read_timeout_secs: Some(1), body_read_timeout_secs: Some(1), ..Default::default() }).await;
     let a = s.account("ada@example.com").await;
     let session = crate::protocol::open_session(&s, Some(&a.read)).await;
-    let mut stream = s
-        .http
-        .get(s.url(MCP))
-        .header("Authorization", format!("Bearer {}", a.read))
-        .header("Accept", "text/event-stream")
-        .header("Mcp-Session-Id", &session)
-        .header("MCP-Protocol-Version", "2025-06-18")
-        .send()
-        .await
-        .unwrap();
+    let mut stream = crate::protocol::open_stream(&s, &a.read, &session).await;
     assert_eq!(stream.status(), 200);
     // Three times either deadline later, the stream is still open (it may have sent keep-alives).
     let until = tokio::time::Instant::now() + Duration::from_secs(3);
