@@ -30,14 +30,18 @@ async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
     }
 }
 
-/// Sends a request line and part of the headers, then one more byte every 250 ms, until the server
-/// closes the connection; returns how long after connecting that happened.
-async fn slow_headers(from: Ipv4Addr, to: SocketAddr) -> Duration {
+const SLOW_HEADERS: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: navis\r\nX-Slow: ";
+const SLOW_BODY: &[u8] =
+    b"POST /oauth/token HTTP/1.1\r\nHost: navis\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type=";
+
+/// Sends `start` (part of a request), then one more byte every 250 ms, until the server closes the
+/// connection; returns how long after connecting that happened.
+async fn trickle(from: Ipv4Addr, to: SocketAddr, start: &'static [u8]) -> Duration {
     let started = Instant::now();
     let mut stream = connect_from(from, to).await;
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: navis\r\nX-Slow: ").await.unwrap();
+    stream.write_all(start).await.unwrap();
     let (mut read, mut write) = stream.into_split();
-    let trickle = async move {
+    let drip = async move {
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
             if write.write_all(b"a").await.is_err() {
@@ -56,21 +60,23 @@ async fn slow_headers(from: Ipv4Addr, to: SocketAddr) -> Duration {
     };
     tokio::select! {
         _ = closed => {}
-        _ = trickle => {}
+        _ = drip => {}
     }
     started.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_slow_header_sockets_are_closed_and_others_are_served_meanwhile() {
+async fn a_thousand_slow_sockets_are_closed_and_others_are_served_meanwhile() {
     // 1,000 sockets from five addresses (200 each, under the per-address cap), so that only the
-    // header timeout can rid the server of them. The file-descriptor limit here is 20,000.
-    let s = TestServer::start_with(Options { header_read_timeout_secs: Some(2), ..Default::default() }).await;
+    // deadlines can rid the server of them: half trickle their headers, half their body.
+    // The file-descriptor limit here is 20,000.
+    let s =
+        TestServer::start_with(Options { header_read_timeout_secs: Some(2), body_read_timeout_secs: Some(2), ..Default::default() }).await;
     let to = server_addr(&s);
     let mut slow = Vec::new();
     for i in 0..1000u32 {
         let from = Ipv4Addr::new(127, 0, 1, 1 + (i / 200) as u8);
-        slow.push(tokio::spawn(slow_headers(from, to)));
+        slow.push(tokio::spawn(trickle(from, to, if i % 2 == 0 { SLOW_HEADERS } else { SLOW_BODY })));
     }
 
     // Meanwhile a normal client keeps getting quick answers (on a new connection each time, as the
@@ -95,7 +101,7 @@ async fn a_thousand_slow_header_sockets_are_closed_and_others_are_served_meanwhi
     // Every slow socket was closed about 2 s after it connected, not held open.
     let all = tokio::time::timeout(Duration::from_secs(10), futures_join_all(slow))
         .await
-        .expect("the server closes slow-header sockets after the header timeout");
+        .expect("the server closes slow sockets after the header and body timeouts");
     let longest = all.into_iter().map(|d| d.unwrap()).max().unwrap();
     assert!(longest >= Duration::from_millis(1500) && longest < Duration::from_secs(8), "closed after {longest:?}");
     assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
