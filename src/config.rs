@@ -12,6 +12,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MCP_MAX_PENDING_SESSIONS: usize = 1000;
 pub const DEFAULT_MCP_MAX_SESSIONS_PER_USER: usize = 100;
 pub const DEFAULT_MCP_SESSION_IDLE_SECS: u64 = 30 * 60;
+/// Slow clients (slowloris): a connection that has not sent a request's headers within this many
+/// seconds is closed (this also ends idle keep-alive connections), and one that has not sent the
+/// whole body this many seconds after the headers gets 408 and is closed.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
+/// Open connections from one client address; more are closed as soon as they are accepted.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDR: usize = 256;
 
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
@@ -43,6 +50,15 @@ pub struct SettingsArgs {
     /// Browser origins allowed to call the MCP endpoint besides the public URL's own (comma-separated, e.g. https://app.example.com) [default: none]
     #[arg(long, global = true, env = "NAVIS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    /// Close a connection that has not sent a request's headers (or, between requests, anything) within SECS [default: 10]
+    #[arg(long, global = true, env = "NAVIS_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Answer 408 and close when a request's body has not arrived in full SECS after its headers [default: 30]
+    #[arg(long, global = true, env = "NAVIS_BODY_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub body_read_timeout_secs: Option<u64>,
+    /// Open connections allowed from one client IP address; more are closed on accept [default: 256]
+    #[arg(long, global = true, env = "NAVIS_MAX_CONNECTIONS_PER_ADDR", value_name = "N")]
+    pub max_connections_per_addr: Option<usize>,
     /// Give MCP clients that initialize a session (true), or serve every request on its own with JSON responses (false: no server state, any instance can answer) [default: true]
     #[arg(long, global = true, env = "NAVIS_MCP_SESSIONS", value_name = "BOOL")]
     pub mcp_sessions: Option<bool>,
@@ -77,6 +93,9 @@ struct FileSettings {
     allow_signup: Option<bool>,
     last_used_flush_secs: Option<u64>,
     allowed_origins: Option<Vec<String>>,
+    header_read_timeout_secs: Option<u64>,
+    body_read_timeout_secs: Option<u64>,
+    max_connections_per_addr: Option<usize>,
     mcp_sessions: Option<bool>,
     mcp_fast_path: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
@@ -98,6 +117,9 @@ pub struct Settings {
     pub last_used_flush_secs: u64,
     /// Extra browser origins (normalised `scheme://host[:port]`) allowed on the MCP endpoint.
     pub allowed_origins: Vec<String>,
+    pub header_read_timeout: std::time::Duration,
+    pub body_read_timeout: std::time::Duration,
+    pub max_connections_per_addr: usize,
     pub mcp_sessions: bool,
     pub mcp_fast_path: bool,
     /// Proxies whose `X-Forwarded-For` is believed (see `core::net::client_address`).
@@ -151,6 +173,18 @@ impl Settings {
                         .map_err(|_| anyhow::anyhow!("invalid allowed origin {o:?}: expected scheme://host[:port]"))
                 })
                 .collect::<anyhow::Result<_>>()?,
+            header_read_timeout: std::time::Duration::from_secs(at_least_one(
+                "header_read_timeout_secs",
+                args.header_read_timeout_secs.or(file.header_read_timeout_secs).unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            )?),
+            body_read_timeout: std::time::Duration::from_secs(at_least_one(
+                "body_read_timeout_secs",
+                args.body_read_timeout_secs.or(file.body_read_timeout_secs).unwrap_or(DEFAULT_BODY_READ_TIMEOUT_SECS),
+            )?),
+            max_connections_per_addr: at_least_one(
+                "max_connections_per_addr",
+                args.max_connections_per_addr.or(file.max_connections_per_addr).unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDR),
+            )?,
             mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
             mcp_fast_path: args.mcp_fast_path.or(file.mcp_fast_path).unwrap_or(true),
             trusted_proxies: args

@@ -19,6 +19,7 @@ use crate::service::App;
 
 pub mod bearer;
 pub mod client_addr;
+pub mod connections;
 pub mod csrf;
 pub mod html;
 pub mod oauth;

@@ -35,6 +35,9 @@ pub struct Options {
     pub mcp_max_pending_sessions: Option<usize>,
     pub mcp_max_sessions_per_user: Option<usize>,
     pub mcp_session_idle_secs: Option<u64>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub body_read_timeout_secs: Option<u64>,
+    pub max_connections_per_addr: Option<usize>,
     pub allowed_origins: Option<Vec<String>>,
     /// Share another server's database (to run several instances as one).
     pub database_url: Option<String>,
@@ -99,6 +102,9 @@ impl TestServer {
             mcp_max_pending_sessions: options.mcp_max_pending_sessions,
             mcp_max_sessions_per_user: options.mcp_max_sessions_per_user,
             mcp_session_idle_secs: options.mcp_session_idle_secs,
+            header_read_timeout_secs: options.header_read_timeout_secs,
+            body_read_timeout_secs: options.body_read_timeout_secs,
+            max_connections_per_addr: options.max_connections_per_addr,
             allowed_origins: options.allowed_origins,
             public_url: options.public_url,
             ..Default::default()

@@ -19,5 +19,6 @@ mod protocol;
 mod robustness;
 mod sdk_clients;
 mod security;
+mod slow_clients;
 mod storage;
 mod workspace;

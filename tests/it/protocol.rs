@@ -38,6 +38,19 @@ async fn delete(s: &TestServer, token: &str, session: &str) -> reqwest::Response
     s.http.delete(s.url(MCP)).header("Authorization", format!("Bearer {token}")).header("Mcp-Session-Id", session).send().await.unwrap()
 }
 
+/// GET on a session: the server's own SSE stream.
+pub async fn open_stream(s: &TestServer, token: &str, session: &str) -> reqwest::Response {
+    s.http
+        .get(s.url(MCP))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", session)
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .send()
+        .await
+        .unwrap()
+}
+
 pub async fn open_session(s: &TestServer, token: Option<&str>) -> String {
     let resp = post(s, token, None, init("2025-06-18")).await;
     assert_eq!(resp.status(), 200);
@@ -239,16 +252,7 @@ async fn methods_versions_and_media_types() {
     let resp = s.http.put(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).send().await.unwrap();
     assert_eq!(resp.status(), 405);
     // GET with a session opens the server's stream.
-    let resp = s
-        .http
-        .get(s.url(MCP))
-        .header("Authorization", format!("Bearer {}", a.read))
-        .header("Accept", "text/event-stream")
-        .header("Mcp-Session-Id", &session)
-        .header("MCP-Protocol-Version", "2025-06-18")
-        .send()
-        .await
-        .unwrap();
+    let resp = open_stream(&s, &a.read, &session).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
 }
