@@ -112,7 +112,8 @@ async fn handle(router: Router, request: Request<Incoming>, peer: SocketAddr, bo
         return into_response(router.oneshot(Request::from_parts(parts, Body::new(body))).await);
     }
     let expired = Arc::new(AtomicBool::new(false));
-    let body = DeadlineBody { inner: body, deadline: Box::pin(tokio::time::sleep(body_read_timeout)), expired: expired.clone() };
+    let deadline = tokio::time::Instant::now() + body_read_timeout;
+    let body = DeadlineBody { inner: body, deadline, timer: None, expired: expired.clone() };
     let response = into_response(router.oneshot(Request::from_parts(parts, Body::new(body))).await);
     if expired.load(Ordering::Relaxed) {
         // Whatever the handler made of the failed read (400, 413), the cause was the time limit.
@@ -137,9 +138,12 @@ fn into_response(result: Result<Response, Infallible>) -> Response {
 }
 
 /// A request body that fails once its deadline passes (set when the headers have arrived).
+/// The timer is armed only when the body is not all there at once: most bodies arrive with
+/// their headers, and a timer per request is a measurable cost on the hot path.
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     expired: Arc<AtomicBool>,
 }
 
@@ -152,7 +156,8 @@ impl hyper::body::Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|r| r.map_err(Into::into)));
         }
-        if this.deadline.as_mut().poll(cx).is_ready() {
+        let deadline = this.deadline;
+        if this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline))).as_mut().poll(cx).is_ready() {
             this.expired.store(true, Ordering::Relaxed);
             return Poll::Ready(Some(Err("the request body did not arrive in time".into())));
         }
