@@ -110,15 +110,21 @@ pub fn normalize_email(email: &str) -> ServiceResult<String> {
     Ok(email.to_lowercase())
 }
 
+/// Whether a new password is acceptable (the sign-up page shows why not beside the field).
+pub fn check_password(password: &str) -> ServiceResult<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("The password must be at least {MIN_PASSWORD_LEN} characters.")));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
+    }
+    Ok(())
+}
+
 impl App {
     pub async fn create_user(&self, email: &str, password: &str) -> ServiceResult<User> {
         let email = normalize_email(email)?;
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::Invalid(format!("The password must be at least {MIN_PASSWORD_LEN} characters.")));
-        }
-        if password.len() > MAX_PASSWORD_LEN {
-            return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
-        }
+        check_password(password)?;
         let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
         let password = password.to_owned();
         let password_hash =

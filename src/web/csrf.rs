@@ -69,30 +69,49 @@ pub fn token(settings: &Settings, headers: &HeaderMap) -> (String, Option<String
     }
 }
 
+/// Why a form post was refused; the refusal page explains each differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The browser says the form was on another origin: often Navis itself, opened at another
+    /// address than its public URL (`localhost` for `127.0.0.1`). Carries that origin.
+    WrongOrigin(String),
+    /// The browser says the post came from another site, without naming it.
+    CrossSite,
+    /// No token, or not the one this browser's page carried (expired session, stale page, forgery).
+    Token,
+}
+
 /// Whether a form post is same-origin and carries the matching token.
 pub fn verify(settings: &Settings, headers: &HeaderMap, form_token: &str) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && site != "same-origin"
-        && site != "none"
-    {
-        return false;
-    }
+    check(settings, headers, form_token).is_ok()
+}
+
+/// [`verify`], saying why not. The origin is judged first: a browser that opened Navis at
+/// another address sends both a foreign `Origin` and `Sec-Fetch-Site: cross-site`, and the
+/// origin is what tells the person where to go instead.
+pub fn check(settings: &Settings, headers: &HeaderMap, form_token: &str) -> Result<(), Refusal> {
     // Browsers send `Origin: null` when they will not reveal the origin (privacy settings,
     // sandboxes); that says nothing either way, so the token decides.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
         && origin != "null"
         && origin != settings.public_origin()
     {
-        return false;
+        return Err(Refusal::WrongOrigin(origin.to_owned()));
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return Err(Refusal::CrossSite);
     }
     let expected = match cookie(settings, headers, SESSION_COOKIE) {
         Some(session) => session_token(session),
         None => match cookie(settings, headers, COOKIE) {
             Some(t) => t.to_owned(),
-            None => return false,
+            None => return Err(Refusal::Token),
         },
     };
-    !form_token.is_empty() && constant_time_eq(expected.as_bytes(), form_token.as_bytes())
+    if !form_token.is_empty() && constant_time_eq(expected.as_bytes(), form_token.as_bytes()) { Ok(()) } else { Err(Refusal::Token) }
 }
 
 #[cfg(test)]
@@ -138,6 +157,18 @@ mod tests {
         // `Origin: null` (a browser withholding the origin) leaves the decision to the token.
         assert!(verify(&s, &headers(&[cookie, ("origin", "null"), ("sec-fetch-site", "same-origin")]), T));
         assert!(!verify(&s, &headers(&[cookie, ("origin", "null")]), "forged"));
+    }
+
+    #[test]
+    fn a_refusal_says_which_origin_the_form_came_from() {
+        let s = settings();
+        let cookie = ("cookie", "__Host-navis_csrf=0123456789abcdef0123456789abcdef0123456789a");
+        // Navis opened at another address: both headers are foreign; the origin is what helps.
+        let elsewhere = headers(&[cookie, ("origin", "http://localhost:8080"), ("sec-fetch-site", "cross-site")]);
+        assert_eq!(check(&s, &elsewhere, T), Err(Refusal::WrongOrigin("http://localhost:8080".into())));
+        assert_eq!(check(&s, &headers(&[cookie, ("sec-fetch-site", "same-site")]), T), Err(Refusal::CrossSite));
+        assert_eq!(check(&s, &headers(&[cookie]), "stale"), Err(Refusal::Token));
+        assert_eq!(check(&s, &headers(&[cookie, ("origin", "https://navis.example")]), T), Ok(()));
     }
 
     #[test]

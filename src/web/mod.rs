@@ -4,7 +4,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
@@ -20,6 +20,7 @@ use crate::service::App;
 pub mod bearer;
 pub mod client_addr;
 pub mod csrf;
+pub mod flash;
 pub mod html;
 pub mod oauth;
 pub mod pages;
@@ -50,14 +51,17 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(pages::signin_form).post(pages::signin))
         .route("/signout", post(pages::signout))
         .route("/settings/connected-apps", get(pages::connected_apps))
-        .route("/settings/connected-apps/keys", post(pages::create_key))
-        .route("/settings/connected-apps/keys/{id}/revoke", post(pages::revoke_key))
-        .route("/settings/connected-apps/apps/{id}/disconnect", post(pages::disconnect_app))
+        .route("/settings/connected-apps/keys", get(pages::keys_index).post(pages::create_key))
+        .route("/settings/connected-apps/keys/{id}/created", get(pages::key_created))
+        .route("/settings/connected-apps/keys/{id}/revoke", get(pages::confirm_revoke).post(pages::revoke_key))
+        .route("/settings/connected-apps/apps/{id}/disconnect", get(pages::confirm_disconnect).post(pages::disconnect_app))
         .route(oauth::AUTHORIZE, get(oauth::authorize).post(oauth::consent))
         .route("/assets/app.js", get(pages::script))
         .route("/assets/app.css", get(pages::stylesheet))
         .route("/assets/icon.svg", get(pages::icon))
         .route("/favicon.ico", get(pages::icon))
+        // Only here: a fallback set on the OAuth routes would bypass their CORS layer (preflights).
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
     // Browser-based clients (the Inspector's web UI) call these cross-origin; none uses cookies.
     let cors = CorsLayer::new()
@@ -105,6 +109,20 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.app.metrics.render())
 }
 
-async fn not_found() -> Response {
+/// Unknown routes: a page for a browser (it asks for `text/html`), JSON for everyone else.
+async fn not_found(headers: HeaderMap) -> Response {
+    if html::wants_html(&headers) {
+        return html::not_found_page();
+    }
     (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not_found", "message": "No such route." }))).into_response()
+}
+
+/// A known route with a method it does not take (axum adds `Allow`); decided like [`not_found`].
+async fn method_not_allowed(headers: HeaderMap) -> Response {
+    if html::wants_html(&headers) {
+        return html::method_not_allowed_page();
+    }
+    let body =
+        serde_json::json!({ "error": "method_not_allowed", "message": "This route does not take this method; see the Allow header." });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }

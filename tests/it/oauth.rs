@@ -178,9 +178,7 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     let row = between(&page, "<tr data-grant-id=", "</tr>").expect("the app is listed");
     assert!(row.contains("Claude Desktop") && row.contains("127.0.0.1") && row.contains("Read + Write"), "{row}");
-    let action = between(row, r#"action=""#, "\"").unwrap().to_owned();
-    let csrf = between(&page, r#"name="csrf" value=""#, "\"").unwrap().to_owned();
-    let resp = browser.http.post(s.url(&action)).form(&[("csrf", csrf)]).send().await.unwrap();
+    let resp = crate::oauth_support::confirm_row_action(&s, &browser.http, None, row).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(list_tools(&s, &access2).await, 401, "access token dead on the next request");
     let resp = client.refresh(&s, &refresh2).await;
@@ -188,6 +186,7 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_grant", "refresh token dead too");
     let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("<tr data-grant-id="), "no longer listed");
+    assert!(page.contains("Claude Desktop was disconnected."), "the page says what happened");
     assert!(
         page.contains("Connected &quot;Claude Desktop&quot;") && page.contains("Disconnected &quot;Claude Desktop&quot;"),
         "audit trail"

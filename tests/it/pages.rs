@@ -17,14 +17,42 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn sign_up(s: &TestServer, b: &reqwest::Client, email: &str) -> String {
+/// Posts the Create API key form; the answer is a redirect to the page that shows the token once.
+async fn post_key(s: &TestServer, b: &reqwest::Client, page: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let csrf = csrf_of(page);
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", &csrf));
+    b.post(s.url("/settings/connected-apps/keys")).form(&form).send().await.unwrap()
+}
+
+/// Follows the create form's redirect to the page that shows the new token; returns its HTML.
+async fn created_page(s: &TestServer, b: &reqwest::Client, resp: reqwest::Response) -> String {
+    assert_eq!(resp.status(), 303, "Post/Redirect/Get");
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/settings/connected-apps/keys/") && location.ends_with("/created"), "{location}");
+    let page = b.get(s.url(&location)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    page.text().await.unwrap()
+}
+
+fn token_of(created: &str) -> String {
+    between(created, r#"<code id="new-token">"#, "</code>").expect("token shown once").to_owned()
+}
+
+/// The date `days` from the test clock's today (UTC), as the date input holds it.
+fn in_days(s: &TestServer, days: i64) -> String {
+    (s.clock_now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+/// Posts the sign-up form (fetched first, as a browser would).
+async fn post_signup(s: &TestServer, b: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
     let form = b.get(s.url("/signup")).send().await.unwrap().text().await.unwrap();
-    let resp = b
-        .post(s.url("/signup"))
-        .form(&[("email", email), ("password", "correct horse battery"), ("csrf", &csrf_of(&form))])
-        .send()
-        .await
-        .unwrap();
+    b.post(s.url("/signup")).form(&[("email", email), ("password", password), ("csrf", &csrf_of(&form))]).send().await.unwrap()
+}
+
+async fn sign_up(s: &TestServer, b: &reqwest::Client, email: &str) -> String {
+    let resp = post_signup(s, b, email, "correct horse battery").await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/settings/connected-apps");
     let cookie = resp
@@ -37,7 +65,9 @@ async fn sign_up(s: &TestServer, b: &reqwest::Client, email: &str) -> String {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     let page = b.get(s.url("/settings/connected-apps")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    page.text().await.unwrap()
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Your account is ready."), "sign-up says it worked, once");
+    page
 }
 
 #[tokio::test]
@@ -48,21 +78,28 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
     assert!(page.contains(&s.url("/functions/v1/mcp-server-v2")), "the page shows the MCP URL");
     assert!(page.contains("No API keys yet."));
 
-    let resp = b
-        .post(s.url("/settings/connected-apps/keys"))
-        .form(&[("name", "Claude Desktop"), ("scope", "write"), ("expires", ""), ("csrf", &csrf_of(&page))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["cache-control"], "no-store");
-    let created = resp.text().await.unwrap();
-    let token = between(&created, r#"<code id="new-token">"#, "</code>").expect("token shown once").to_owned();
+    let resp = post_key(&s, &b, &page, &[("name", "Claude Desktop"), ("scope", "write"), ("expiry", "never")]).await;
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let created = created_page(&s, &b, resp).await;
+    let token = token_of(&created);
     assert!(token.starts_with("nops_"));
-    assert!(created.contains("will not be shown again"));
-    // Ready-to-paste snippets carry the token.
-    assert!(between(&created, r#"<pre id="snippet-claude">"#, "</pre>").unwrap().contains(&token));
-    assert!(between(&created, r#"<pre id="snippet-curl">"#, "</pre>").unwrap().contains(&token));
+    assert!(created.contains("only time it is shown"));
+    // Ready-to-paste snippets carry the token: Claude Desktop, Claude Code, Cursor, curl.
+    for snippet in ["snippet-claude", "snippet-claude-code", "snippet-cursor", "snippet-curl"] {
+        let text = between(&created, &format!(r#"<pre id="{snippet}">"#), "</pre>").unwrap_or_else(|| panic!("{snippet}"));
+        assert!(text.contains(&token), "{snippet}");
+    }
+    assert!(
+        between(&created, r#"<pre id="snippet-claude-code">"#, "</pre>").unwrap().starts_with("claude mcp add --transport http navis ")
+    );
+
+    // Reloading the page (or coming back to it) shows the token no more, and makes no key.
+    let reload = b.get(s.url(&location)).send().await.unwrap();
+    assert_eq!(reload.status(), 410);
+    let reload = reload.text().await.unwrap();
+    assert!(!reload.contains(&token) && reload.contains("already shown") && reload.contains("revoke “Claude Desktop”"), "{reload}");
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    assert_eq!(s.app.list_api_keys(user).await.unwrap().len(), 1, "one form, one key");
 
     // The key works.
     let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}});
@@ -76,17 +113,31 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
     assert!(again.contains(display_id));
     assert!(again.contains("Claude Desktop") && again.contains("Read + Write") && again.contains("status-active"));
     let row = between(&again, "<tr data-key-id=", "</tr>").unwrap();
-    assert!(!row.contains("Never</td><td>Never"), "last used is recorded: {row}");
+    assert!(!row.contains(r#"data-label="Last used">Never"#), "last used is recorded: {row}");
 
-    // Revoke: the next request fails.
+    // Revoke: the row's link asks first, naming the key; the confirmation's form revokes it.
     let key_id = &token[5..21];
-    let resp =
-        b.post(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).form(&[("csrf", csrf_of(&again))]).send().await.unwrap();
+    let confirm = b.get(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).send().await.unwrap().text().await.unwrap();
+    assert!(confirm.contains("Revoke API key “Claude Desktop”?") && confirm.contains(display_id), "{confirm}");
+    assert_eq!(s.rpc(Some(&token), list.clone()).await.status(), 200, "asking changed nothing");
+    let resp = crate::oauth_support::confirm_row_action(&s, &b, None, row).await;
     assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/settings/connected-apps");
     assert_eq!(s.rpc(Some(&token), list).await.status(), 401);
     let after = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(after.contains("status-revoked"));
-    assert!(after.contains("API key") && after.contains("revoked"), "audit trail lists the revocation");
+    assert!(after.contains(r#"<p class="flash" role="status">API key “Claude Desktop” was revoked."#), "the page says what happened");
+    assert!(after.contains("API key &quot;Claude Desktop&quot; (nops_") && after.contains(") revoked"), "the event names the key");
+    // Once: a reload shows the list without the message, and revokes nothing more.
+    let reloaded = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
+    assert!(!reloaded.contains("class=\"flash\"") && reloaded.contains("status-revoked"));
+    // Revoking again (a second tab's stale form) changes nothing and says so.
+    let resp =
+        b.post(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).form(&[("csrf", csrf_of(&after))]).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("No active API key"));
+    let confirm = b.get(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).send().await.unwrap();
+    assert_eq!(confirm.status(), 404, "no confirmation for a revoked key");
 }
 
 #[tokio::test]
@@ -94,31 +145,81 @@ async fn a_read_only_key_with_an_expiry_is_listed_as_such() {
     let s = TestServer::start().await;
     let b = browser();
     let page = sign_up(&s, &b, "ada@example.com").await;
-    let expires = (s.clock_now().date_naive() + chrono::Duration::days(30)).to_string();
-    let resp = b
-        .post(s.url("/settings/connected-apps/keys"))
-        .form(&[("name", "ci"), ("scope", "read"), ("expires", &expires), ("csrf", &csrf_of(&page))])
-        .send()
-        .await
-        .unwrap();
-    let created = resp.text().await.unwrap();
-    let token = between(&created, r#"<code id="new-token">"#, "</code>").unwrap().to_owned();
+    let expires = in_days(&s, 30);
+    // An older page's post (no `expiry` choice): the date alone decides.
+    let resp = post_key(&s, &b, &page, &[("name", "ci"), ("scope", "read"), ("expires", &expires)]).await;
+    let created = created_page(&s, &b, resp).await;
+    let token = token_of(&created);
     let user = s.ok(&token, "get_current_user", json!({})).await;
     assert_eq!(user["scopes"], json!(["mcp:read"]));
     assert!(user["expires_at"].as_str().unwrap().starts_with(&expires));
-    assert!(created.contains(&expires));
-    // A past date is refused with a clear message and no key is made.
-    let resp = b
-        .post(s.url("/settings/connected-apps/keys"))
-        .form(&[("name", "old"), ("scope", "read"), ("expires", "2000-01-01"), ("csrf", &csrf_of(&page))])
-        .send()
-        .await
-        .unwrap();
+    assert!(created.contains(&format!("{expires} 00:00 UTC")), "the exact moment it stops");
+    // A preset: 7 days from today, at 00:00 UTC.
+    let resp = post_key(&s, &b, &page, &[("name", "week"), ("scope", "read"), ("expiry", "7"), ("expires", "")]).await;
+    let token = token_of(&created_page(&s, &b, resp).await);
+    let week = in_days(&s, 7);
+    assert!(s.ok(&token, "get_current_user", json!({})).await["expires_at"].as_str().unwrap().starts_with(&format!("{week}T00:00:00")));
+    // A past date is refused beside the date field, and no key is made.
+    let resp = post_key(&s, &b, &page, &[("name", "old"), ("scope", "read"), ("expiry", "date"), ("expires", "2000-01-01")]).await;
     assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap().contains("must be in the future"));
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"<p class="field-error" id="expiry-error">Choose a date after today"#), "{html}");
     let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
     let names: Vec<String> = s.app.list_api_keys(user).await.unwrap().into_iter().map(|k| k.name).collect();
-    assert_eq!(names, ["ci"], "no key was made by the refused form");
+    assert_eq!(names, ["ci", "week"], "no key was made by the refused form");
+}
+
+#[tokio::test]
+async fn form_errors_stand_beside_their_fields_and_keep_what_was_typed() {
+    let s = TestServer::start().await;
+    let b = browser();
+    let page = sign_up(&s, &b, "ada@example.com").await;
+    let tomorrow = in_days(&s, 1);
+    assert!(page.contains(&format!(r#"name="expires" value="" min="{tomorrow}""#)), "no past date can be picked");
+    let in_30 = in_days(&s, 30);
+    assert!(page.contains(&format!("{in_30} 00:00 UTC")), "each preset says the exact moment");
+
+    // A blank name: the error is tied to the name field; Read + Write and 30 days stay chosen.
+    let resp = post_key(&s, &b, &page, &[("name", "   "), ("scope", "write"), ("expiry", "30"), ("expires", "")]).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    let name_input = between(&html, r#"<input type="text" id="key-name""#, ">").unwrap();
+    assert!(name_input.contains(r#"aria-invalid="true" aria-describedby="key-name-error""#), "{name_input}");
+    let after_input = &html[html.find(r#"id="key-name""#).unwrap()..];
+    assert!(after_input.find(r#"id="key-name-error""#).unwrap() < 400, "the message follows the field");
+    assert!(html.contains("Give the key a name"));
+    assert!(html.contains(r#"value="write" checked"#) && html.contains(r#"value="30" checked"#), "choices kept");
+
+    // A too-long name keeps what was typed, escaped.
+    let long = format!("<b>{}", "x".repeat(120));
+    let resp = post_key(&s, &b, &page, &[("name", &long), ("scope", "read"), ("expiry", "never")]).await;
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&format!(r#"value="&lt;b&gt;{}""#, "x".repeat(120))) && html.contains("at most 100 characters"));
+
+    // A date typed while "Never" is chosen is not silently dropped.
+    let resp = post_key(&s, &b, &page, &[("name", "laptop"), ("scope", "read"), ("expiry", "never"), ("expires", &in_30)]).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"id="key-expires" name="expires" value=""#) && html.contains("choose “On a date”"), "{html}");
+    assert!(html.contains(r#"aria-describedby="expiry-error""#));
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    assert!(s.app.list_api_keys(user).await.unwrap().is_empty(), "no refused form made a key");
+
+    // Sign-up: the error beside the email field, the email kept.
+    let b = browser();
+    let resp = post_signup(&s, &b, "ADA@example.com", "correct horse battery").await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(
+            r#"value="ADA@example.com" required autocomplete="email" autofocus aria-invalid="true" aria-describedby="email-error""#
+        ),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="email-error">An account with this email already exists."#));
+    let resp = post_signup(&s, &b, "bob@example.com", "short").await;
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"aria-describedby="password-error""#) && html.contains("at least 8 characters"), "{html}");
 }
 
 #[tokio::test]
@@ -126,13 +227,12 @@ async fn a_key_change_whose_audit_row_cannot_be_written_is_not_made() {
     let s = TestServer::start().await;
     let b = browser();
     let page = sign_up(&s, &b, "ada@example.com").await;
-    let create = |name: &'static str| {
-        b.post(s.url("/settings/connected-apps/keys"))
-            .form(&[("name", name), ("scope", "write"), ("expires", ""), ("csrf", &csrf_of(&page))])
-            .send()
+    let (server, jar, form) = (&s, &b, &page);
+    let create = move |name: &'static str| async move {
+        post_key(server, jar, form, &[("name", name), ("scope", "write"), ("expiry", "never")]).await
     };
     s.trigger("audit_events", "INSERT", Trigger::Refuse).await;
-    let resp = create("laptop").await.unwrap();
+    let resp = create("laptop").await;
     assert_eq!(resp.status(), 500);
     let body = resp.text().await.unwrap();
     assert!(body.contains("Nothing was changed") && !body.contains("nops_"), "{body}");
@@ -141,8 +241,7 @@ async fn a_key_change_whose_audit_row_cannot_be_written_is_not_made() {
     assert!(listed.contains("No API keys yet."), "no key whose token was never shown");
 
     // Revoking: the key stays active, and says so, if its audit row fails.
-    let created = create("desktop").await.unwrap().text().await.unwrap();
-    let token = between(&created, r#"<code id="new-token">"#, "</code>").unwrap().to_owned();
+    let token = token_of(&created_page(&s, &b, create("desktop").await).await);
     s.trigger("audit_events", "INSERT", Trigger::Refuse).await;
     let resp = b
         .post(s.url(&format!("/settings/connected-apps/keys/{}/revoke", &token[5..21])))
@@ -248,6 +347,95 @@ async fn sign_up_can_be_switched_off() {
         .unwrap();
     assert_eq!(resp.status(), 403);
     assert!(s.app.user_by_email("a@example.com").await.is_err());
+}
+
+const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+#[tokio::test]
+async fn browsers_get_pages_where_api_clients_get_json() {
+    let s = TestServer::start().await;
+    let resp = s.http.get(s.url("/no/such/page")).header("Accept", HTML).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("Page not found"));
+    let resp = s.http.get(s.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["error"], "not_found");
+
+    // A form's address opened directly (Back after a post, a bookmark): a page, not an empty 405.
+    let resp = s.http.get(s.url("/signout")).header("Accept", HTML).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    assert!(resp.text().await.unwrap().contains("only takes a form"));
+    let resp = s.http.get(s.url("/signout")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["error"], "method_not_allowed");
+    // Back to the create form's address after making a key: the list, not an error.
+    let resp = browser().get(s.url("/settings/connected-apps/keys")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["location"].to_str().unwrap()), (303, "/settings/connected-apps"));
+
+    // The start page tells a newcomer what Navis is and how to connect, with this server's URL.
+    let landing = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(landing.status(), 200);
+    let landing = landing.text().await.unwrap();
+    assert!(landing.contains("three steps") && landing.contains(&s.url("/functions/v1/mcp-server-v2")), "{landing}");
+    assert!(landing.contains(r#"href="/signup""#) && landing.contains(r#"href="/signin""#));
+}
+
+#[tokio::test]
+async fn a_form_sent_from_another_address_says_where_navis_is() {
+    let s = TestServer::start().await;
+    s.user("ada@example.com").await;
+    let b = browser();
+    let form = b.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
+    let port = s.base.rsplit(':').next().unwrap();
+    let resp = b
+        .post(s.url("/signin"))
+        .header("Origin", format!("http://localhost:{port}"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("email", "ada@example.com"), ("password", "correct horse battery"), ("csrf", &csrf_of(&form))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&format!("<code>http://localhost:{port}</code>")), "names where the form was: {html}");
+    assert!(html.contains(&format!(r#"href="{}/">Open Navis at {}</a>"#, s.base, s.base)), "and where Navis is: {html}");
+    // A stale token says the form expired, not that it came from elsewhere.
+    let resp = b.post(s.url("/signin")).form(&[("email", "ada@example.com"), ("password", "x"), ("csrf", "stale")]).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.text().await.unwrap().contains("This form has expired"));
+}
+
+#[tokio::test]
+async fn sign_in_names_the_waiting_app_and_consent_says_how_far_its_name_is_verified() {
+    use crate::oauth_support::{Client, Pkce};
+    let s = TestServer::start().await;
+    s.user("ada@example.com").await;
+    let client = Client::register(&s, "Claude", "http://127.0.0.1:4000/callback").await;
+    let url = client.authorize_url(&s, &Pkce::new(), "mcp:read", "st");
+    let b = browser();
+    let resp = b.get(&url).send().await.unwrap();
+    let signin = b.get(s.url(resp.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    assert!(signin.contains(r#"<h1>Sign in to continue to <span class="client-name">Claude</span></h1>"#), "{signin}");
+    assert!(signin.contains("Self-reported name"), "anyone can register as “Claude”: {signin}");
+    let consent = crate::oauth_support::Browser::signed_in(&s, "ada@example.com").await.consent_page(&url).await;
+    assert!(consent.contains("Self-reported name") && consent.contains("http://127.0.0.1:4000/callback"), "{consent}");
+
+    // A Client ID Metadata Document client: its name comes from the domain that serves it.
+    s.app.client_metadata.allow_local_for_tests(true);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    let client_id = format!("{site}/client.json");
+    let doc = json!({"client_id": client_id, "client_name": "Claude Code", "redirect_uris": ["http://127.0.0.1:4000/callback"], "token_endpoint_auth_method": "none"});
+    let app = axum::Router::new().route("/client.json", axum::routing::get(move || async move { axum::Json(doc) }));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let cimd = crate::oauth_support::Client { id: client_id, redirect_uri: "http://127.0.0.1:4000/callback".into() };
+    let consent = crate::oauth_support::Browser::signed_in(&s, "ada@example.com")
+        .await
+        .consent_page(&cimd.authorize_url(&s, &Pkce::new(), "mcp:read", "st"))
+        .await;
+    assert!(consent.contains("Verified: 127.0.0.1") && !consent.contains("Self-reported"), "{consent}");
 }
 
 #[tokio::test]
