@@ -453,6 +453,15 @@ fn snippets(mcp_url: &str, token: &str) -> [(&'static str, &'static str, &'stati
     ]
 }
 
+/// A button that copies the text of element `id`; `what` completes its name for screen readers
+/// ("Copy the API key") while the visible word alone changes to "Copied".
+fn copy_button(id: &str, what: &str) -> String {
+    format!(
+        r#"<button type="button" data-copy="{id}"><span class="label">Copy</span><span class="visually-hidden"> {}</span></button>"#,
+        esc(what)
+    )
+}
+
 /// The one page that shows a new key's token.
 fn new_key_panel(state: &AppState, key: &KeyView, token: &str) -> String {
     let mcp_url = state.settings.url(MCP_PATHS[0]);
@@ -461,8 +470,9 @@ fn new_key_panel(state: &AppState, key: &KeyView, token: &str) -> String {
         .map(|(id, title, place, text)| {
             format!(
                 r#"<h3>{title} <span class="muted">{place}</span></h3>
-<div class="copy-row"><pre id="{id}">{text}</pre><button type="button" data-copy="{id}" aria-label="Copy the {title} configuration">Copy</button></div>"#,
-                text = esc(text)
+<div class="copy-row"><pre id="{id}">{text}</pre>{copy}</div>"#,
+                text = esc(text),
+                copy = copy_button(id, &format!("the {title} configuration")),
             )
         })
         .collect();
@@ -470,7 +480,7 @@ fn new_key_panel(state: &AppState, key: &KeyView, token: &str) -> String {
         r#"<section class="card new-key" id="new-key">
 <h1>API key “<span class="key-name">{name}</span>” created</h1>
 <p><strong>Copy it now: this is the only time it is shown.</strong> Navis keeps only a digest of it, so reloading or coming back to this page will not show it again.</p>
-<div class="copy-row"><code id="new-token">{token}</code><button type="button" data-copy="new-token" aria-label="Copy the API key">Copy</button></div>
+<div class="copy-row"><code id="new-token">{token}</code>{copy}</div>
 <p class="muted">{access} · {expires}</p>
 <h2>Add it to a client</h2>
 {snippets}
@@ -478,6 +488,7 @@ fn new_key_panel(state: &AppState, key: &KeyView, token: &str) -> String {
 </section>"#,
         name = esc(&key.name),
         token = esc(token),
+        copy = copy_button("new-token", "the API key"),
         access = key.scope_label,
         expires = match key.expires_at {
             Some(at) => format!("Stops working at {}", fmt_time(Some(at), "")),
@@ -640,7 +651,7 @@ async fn render_connected_apps(
 {flash}
 <section class="card">
 <h2>Your MCP server URL</h2>
-<div class="copy-row"><code id="mcp-url">{mcp_url}</code><button type="button" data-copy="mcp-url" aria-label="Copy the MCP server URL">Copy</button></div>
+<div class="copy-row"><code id="mcp-url">{mcp_url}</code>{copy}</div>
 <p class="muted">Add it in Claude, Claude Code, Cursor or the MCP Inspector: they connect with OAuth (you approve them here), or with an API key below. <code class="wrap">{alias}</code> works too.</p>
 </section>
 <section class="card" id="create-key">
@@ -667,6 +678,7 @@ async fn render_connected_apps(
 </section>"#,
         flash = flash_box(flash),
         mcp_url = esc(&mcp_url),
+        copy = copy_button("mcp-url", "the MCP server URL"),
         alias = esc(&state.settings.url(MCP_PATHS[1])),
         form = key_form(&form.unwrap_or_default(), csrf_token, state.app.now()),
     );

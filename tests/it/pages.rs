@@ -439,42 +439,118 @@ async fn sign_in_names_the_waiting_app_and_consent_says_how_far_its_name_is_veri
 }
 
 #[tokio::test]
-async fn the_connected_apps_page_works_in_a_real_browser() {
+async fn the_pages_work_in_a_real_browser_on_a_desktop_and_a_phone() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ts");
     assert!(dir.join("node_modules/playwright-core").exists(), "run `npm ci --prefix tests/clients/ts` (scripts/test.sh does)");
+    assert!(dir.join("node_modules/axe-core").exists(), "run `npm ci --prefix tests/clients/ts` (scripts/test.sh does)");
     assert!(
         std::path::Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is needed: `apt-get install chromium` (scripts/test.sh does, as root)"
     );
     let s = TestServer::start().await;
-    let shot = s.dir.path().join("connected-apps.png");
-    let out =
-        tokio::process::Command::new("node").arg("pages-in-chromium.mjs").arg(&s.base).arg(&shot).current_dir(&dir).output().await.unwrap();
+    // Screenshots of every page at both widths, for a person to look at (never committed).
+    let shots = std::env::var_os("NAVIS_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("navis-screenshots"));
+    let out = tokio::process::Command::new("node")
+        .arg("pages-in-chromium.mjs")
+        .arg(&s.base)
+        .arg(&shots)
+        .current_dir(&dir)
+        .output()
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
         "browser test failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    eprintln!("screenshots in {}", shots.display());
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["problems"], json!([]), "no script errors or CSP violations");
+
+    // Every page, at 1280, 390 and 360 px: no horizontal scrolling, no serious axe violation.
+    let checks = seen["checks"].as_array().unwrap();
+    for check in checks {
+        assert!(check["overflow"].as_i64().unwrap() <= 0, "wider than the screen: {check}");
+        assert_eq!(check["axe"], json!([]), "accessibility: {check}");
+    }
+    for page in [
+        "landing",
+        "signup",
+        "key-created",
+        "confirm-revoke",
+        "connected-apps-after-revoke",
+        "create-key-errors",
+        "consent",
+        "consent-long-name",
+        "signin-for-app",
+        "not-found",
+    ] {
+        for width in [1280, 390, 360] {
+            assert!(checks.iter().any(|c| c["name"] == page && c["width"] == width), "{page} was checked at {width} px");
+        }
+        for width in [1280, 390] {
+            let shot = shots.join(format!("{page}-{width}.png"));
+            assert!(std::fs::metadata(&shot).map(|m| m.len() > 5_000).unwrap_or(false), "{}", shot.display());
+        }
+    }
+
+    // Sign-up says it worked; a blank name is refused beside the field, the choices kept.
+    assert!(seen["welcome"].as_str().unwrap().contains("Your account is ready"), "{seen}");
+    let error = &seen["nameError"];
+    assert_eq!(error["invalid"], "true");
+    assert!(error["message"].as_str().unwrap().contains("Give the key a name"), "{error}");
+    assert!((0.0..40.0).contains(&error["gap"].as_f64().unwrap()), "the message sits right below the field: {error}");
+    assert_eq!((&error["write"], &error["days30"]), (&json!(true), &json!(true)), "{error}");
+
+    // Made by keyboard alone: Read + Write, 30 days; shown once, copied, never again.
     let token = seen["token"].as_str().unwrap();
     assert!(token.starts_with("nops_"), "{seen}");
-    assert_eq!(seen["problems"], json!([]), "no script errors or CSP violations");
-    // The copy button ran (our script, allowed by the CSP): the clipboard holds the token, or the
-    // fallback selected it for the user.
+    let user = s.app.user_by_email("browser@example.com").await.unwrap().id;
+    let keys = s.app.list_api_keys(user).await.unwrap();
+    let desktop = keys.iter().find(|k| k.name == "Claude Desktop").unwrap();
+    assert_eq!(desktop.scope, "mcp:write");
+    assert_eq!(desktop.expires_at.unwrap().to_rfc3339(), format!("{}T00:00:00+00:00", in_days(&s, 30)));
     assert!(seen["copyLabel"] == "Copied" || seen["copyLabel"] == "Press Ctrl+C", "{seen}");
     if seen["copyLabel"] == "Copied" {
         assert_eq!(seen["clipboard"], token);
     }
-    assert_eq!(seen["shownAgain"], false, "the token is shown only once");
+    assert_eq!(seen["reloadStatus"], 410, "a reload cannot show the token again");
+    assert_eq!((&seen["shownAfterReload"], &seen["shownAfterBack"]), (&json!(false), &json!(false)));
+    assert_eq!(seen["keysAfterReloads"], 1, "reload and Back made no second key");
     assert!(seen["listed"].as_str().unwrap().contains("Claude Desktop"));
+
+    // Revoke asked first, by name, and said what it did, once.
+    assert_eq!(seen["confirmRevoke"], "Revoke API key “Claude Desktop”?");
+    assert!(seen["revokedFlash"].as_str().unwrap().contains("“Claude Desktop” was revoked"), "{seen}");
     assert_eq!(seen["status"], "revoked");
+    assert_eq!((&seen["flashAfterReload"], &seen["keysAfterRevoke"]), (&json!(0), &json!(1)));
     assert_eq!(s.rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await.status(), 401);
-    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000, "a screenshot was taken");
+    assert_eq!(keys.len(), 2, "one key per form: the desktop's and the phone's");
+    assert!(keys.iter().all(|k| k.status == "revoked"), "both revoked after confirming");
+    assert_eq!(seen["phoneActionsOnScreen"], true, "Revoke and Disconnect are within a phone's screen");
+
+    // The waiting app is named at sign-in, its name marked self-reported; Cancel kept the app.
+    let long = "A".repeat(100);
+    assert!(seen["signinForApp"].as_str().unwrap().contains(&format!("Sign in to continue to {long}")), "{seen}");
+    assert!(seen["signinForApp"].as_str().unwrap().contains("Self-reported name"));
+    assert_eq!(seen["appsAfterCancel"], 2);
+    assert!(seen["disconnectedFlash"].as_str().unwrap().contains("was disconnected"), "{seen}");
+    assert!(
+        !seen["appsAfterDisconnect"].as_str().unwrap().contains(&long)
+            && seen["appsAfterDisconnect"].as_str().unwrap().contains("Browser Test App")
+    );
+    assert_eq!(seen["notFoundStatus"], 404);
+    // Opened at localhost while the public URL is 127.0.0.1: the refusal says where to go.
+    assert_eq!(seen["wrongOriginStatus"], 403);
+    assert!(seen["wrongOriginText"].as_str().unwrap().contains(&format!("Open Navis at {}", s.base)), "{seen}");
 
     // The consent page in the browser: it names the app; Read only was chosen; Approve redirected with a code.
     let consent = seen["consentText"].as_str().unwrap();
     assert!(consent.contains("Browser Test App") && consent.contains("browser@example.com"), "{consent}");
+    assert!(consent.contains("your browser will be sent to 127.0.0.1"), "{consent}");
     assert_eq!(seen["state"], "st8");
     let resp = s
         .http
@@ -492,7 +568,4 @@ async fn the_connected_apps_page_works_in_a_real_browser() {
     assert_eq!(resp.status(), 200);
     let tokens: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(tokens["scope"], "mcp:read", "the user's choice of Read only was kept");
-    if let Ok(keep) = std::env::var("NAVIS_KEEP_SCREENSHOT") {
-        std::fs::copy(&shot, keep).ok();
-    }
 }

@@ -6,18 +6,20 @@ document.addEventListener("click", async (event) => {
   if (!button) return;
   const target = document.getElementById(button.dataset.copy);
   if (!target) return;
+  // The visible word changes; the rest of the button's name (which copy) stays for screen readers.
+  const label = button.querySelector(".label") ?? button;
   try {
     await navigator.clipboard.writeText(target.textContent);
-    button.textContent = "Copied";
+    label.textContent = "Copied";
   } catch {
     const range = document.createRange();
     range.selectNodeContents(target);
     const selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    button.textContent = "Press Ctrl+C";
+    label.textContent = "Press Ctrl+C";
   }
-  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  setTimeout(() => { label.textContent = "Copy"; }, 2000);
 });
 
 // Times: the page says UTC; show the reader's own time and how long ago (or until), keeping
