@@ -70,6 +70,10 @@ pub struct AuditEvent {
     pub kind: String,
     pub detail: String,
     pub created_at: DateTime<Utc>,
+    /// The address of the client whose request caused it, when a request did.
+    pub ip: Option<String>,
+    /// That client's family (`core::user_agent::family`), when it sent a `User-Agent`.
+    pub client: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -298,7 +302,8 @@ pub trait Store: Send + Sync + 'static {
     // Audit trail
     /// An event that records no change of its own (a failed sign-in).
     async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()>;
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// The user's events, newest first, older than `before` when given.
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
     // Projects
     async fn insert_project(&self, project: &Project, activity: &Activity) -> StoreResult<()>;

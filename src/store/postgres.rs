@@ -58,12 +58,14 @@ async fn insert_record<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor:
                 .await?
         }
         Record::Audit(e) => {
-            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(e.id)
                 .bind(e.user_id)
                 .bind(&e.kind)
                 .bind(&e.detail)
                 .bind(e.created_at)
+                .bind(&e.ip)
+                .bind(&e.client)
                 .execute(executor)
                 .await?
         }
@@ -328,9 +330,10 @@ impl Store for PostgresStore {
         insert_record(&self.pool, Record::Audit(event)).await
     }
 
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        sqlx::query("SELECT * FROM audit_events WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
             .bind(user_id)
+            .bind(before)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?
@@ -342,6 +345,8 @@ impl Store for PostgresStore {
                     kind: row.try_get("kind")?,
                     detail: row.try_get("detail")?,
                     created_at: row.try_get("created_at")?,
+                    ip: row.try_get("ip")?,
+                    client: row.try_get("client")?,
                 })
             })
             .collect()

@@ -105,12 +105,14 @@ async fn insert_record<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E
                 .await?
         }
         Record::Audit(e) => {
-            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(e.id.to_string())
                 .bind(e.user_id.to_string())
                 .bind(&e.kind)
                 .bind(&e.detail)
                 .bind(ts(e.created_at))
+                .bind(&e.ip)
+                .bind(&e.client)
                 .execute(executor)
                 .await?
         }
@@ -455,9 +457,12 @@ impl Store for SqliteStore {
         insert_record(&self.pool, Record::Audit(event)).await
     }
 
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?")
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let before = before.map(|id| id.to_string());
+        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?")
             .bind(user_id.to_string())
+            .bind(&before)
+            .bind(&before)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?
@@ -469,6 +474,8 @@ impl Store for SqliteStore {
                     kind: get_str(row, "kind")?,
                     detail: get_str(row, "detail")?,
                     created_at: get_ts(row, "created_at")?,
+                    ip: row.opt_text("ip")?,
+                    client: row.opt_text("client")?,
                 })
             })
             .collect()

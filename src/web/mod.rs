@@ -3,8 +3,9 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, State},
+    extract::{DefaultBodyLimit, Request, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
@@ -16,6 +17,8 @@ use tower_http::{
 use crate::config::Settings;
 use crate::mcp::edge::{self, MCP_PATHS, McpTransports, PRM_PREFIX};
 use crate::service::App;
+use crate::service::audit::{REQUEST_ORIGIN, RequestOrigin};
+use client_addr::ClientAddr;
 
 pub mod bearer;
 pub mod client_addr;
@@ -62,7 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(pages::icon))
         // Only here: a fallback set on the OAuth routes would bypass their CORS layer (preflights).
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn(record_origin));
     // Browser-based clients (the Inspector's web UI) call these cross-origin; none uses cookies.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -76,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route(oauth::REVOKE, post(oauth::revoke))
         .route(oauth::INTROSPECT, post(oauth::introspect))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn(record_origin))
         .layer(cors);
     router
         .merge(pages)
@@ -107,6 +112,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics of this instance: counts only, never a credential or an identity.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.app.metrics.render())
+}
+
+/// Serves the request with its origin (peer address, `User-Agent`) known to the security events
+/// it causes (`service::audit::REQUEST_ORIGIN`). Pages and OAuth only: the MCP path writes none.
+async fn record_origin(ClientAddr(ip): ClientAddr, request: Request, next: Next) -> Response {
+    let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(512).collect());
+    REQUEST_ORIGIN.scope(RequestOrigin { ip, user_agent }, next.run(request)).await
 }
 
 /// Unknown routes: a page for a browser (it asks for `text/html`), JSON for everyone else.

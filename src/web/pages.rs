@@ -31,7 +31,7 @@ use crate::service::{
     keys::{self, KeyView, expiry_from_date},
     oauth::AppView,
 };
-use crate::store::User;
+use crate::store::{AuditEvent, User};
 
 pub(crate) fn with_cookies(mut response: Response, cookies: impl IntoIterator<Item = String>) -> Response {
     for c in cookies {
@@ -573,13 +573,25 @@ fn key_form(form: &KeyFormView, csrf: &str, now: DateTime<Utc>) -> String {
     )
 }
 
-/// The Connected Apps page; with `form`, the Create API key form shown again with its errors.
+/// How many security events a page lists.
+const EVENTS_PER_PAGE: u32 = 20;
+
+/// One security event: when, what, and from which address and browser.
+fn audit_item(e: &AuditEvent) -> String {
+    let from: Vec<String> = [e.ip.as_deref().map(|ip| format!("from {ip}")), e.client.clone()].into_iter().flatten().collect();
+    let from = if from.is_empty() { String::new() } else { format!(r#" <span class="muted">· {}</span>"#, esc(&from.join(" · "))) };
+    format!("<li>{} — {}{from}</li>", fmt_time(Some(e.created_at), ""), esc(&e.detail))
+}
+
+/// The Connected Apps page; with `form`, the Create API key form shown again with its errors;
+/// `events_before` pages back through the security events.
 async fn render_connected_apps(
     state: &AppState,
     user: &User,
     csrf_token: &str,
     form: Option<KeyFormView>,
     flash: Option<&str>,
+    events_before: Option<uuid::Uuid>,
 ) -> Response {
     let unavailable = |e: ServiceError| server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>");
     let keys = match state.app.list_api_keys(user.id).await {
@@ -590,7 +602,7 @@ async fn render_connected_apps(
         Ok(apps) => apps,
         Err(e) => return unavailable(e),
     };
-    let audit = match state.app.audit_trail(user.id, 20).await {
+    let audit = match state.app.audit_page(user.id, events_before, EVENTS_PER_PAGE).await {
         Ok(a) => a,
         Err(e) => return unavailable(e),
     };
@@ -640,11 +652,14 @@ async fn render_connected_apps(
             })
             .collect()
     };
-    let audit_rows: String = if audit.is_empty() {
+    let audit_rows: String = if audit.events.is_empty() {
         r#"<li class="muted">Nothing yet.</li>"#.to_owned()
     } else {
-        audit.iter().map(|e| format!("<li>{} — {}</li>", fmt_time(Some(e.created_at), ""), esc(&e.detail))).collect()
+        audit.events.iter().map(audit_item).collect()
     };
+    let newer = events_before.map(|_| format!(r##"<a href="{HOME}#security-events">Newest events</a>"##)).unwrap_or_default();
+    let older =
+        audit.older.map(|id| format!(r##"<a href="{HOME}?events_before={id}#security-events">Older events</a>"##)).unwrap_or_default();
     let status = if form.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let body = format!(
         r#"<h1>Connected Apps</h1>
@@ -672,9 +687,10 @@ async fn render_connected_apps(
 <tbody>{app_rows}</tbody>
 </table>
 </section>
-<section class="card">
+<section class="card" id="security-events">
 <h2>Security events</h2>
 <ul class="audit">{audit_rows}</ul>
+<nav class="pager" aria-label="Security events pages">{newer} {older}</nav>
 </section>"#,
         flash = flash_box(flash),
         mcp_url = esc(&mcp_url),
@@ -685,13 +701,21 @@ async fn render_connected_apps(
     page(status, "Connected Apps", Some((&user.email, csrf_token)), &body)
 }
 
-pub async fn connected_apps(State(state): State<AppState>, headers: HeaderMap) -> Response {
+#[derive(Deserialize, Default)]
+pub struct EventsQuery {
+    /// Kept as text: a mangled link shows the newest events rather than an error.
+    #[serde(default)]
+    events_before: Option<String>,
+}
+
+pub async fn connected_apps(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<EventsQuery>) -> Response {
     let Some(user) = signed_in_user(&state, &headers).await else {
         return Redirect::to("/signin").into_response();
     };
     let (token, set) = csrf::token(&state.settings, &headers);
     let (message, clear) = flash::take(&state.settings, &headers, FLASH);
-    with_cookies(render_connected_apps(&state, &user, &token, None, message.as_deref()).await, set.into_iter().chain(clear))
+    let before = query.events_before.and_then(|id| uuid::Uuid::parse_str(&id).ok());
+    with_cookies(render_connected_apps(&state, &user, &token, None, message.as_deref(), before).await, set.into_iter().chain(clear))
 }
 
 /// `GET /settings/connected-apps/keys`: where Back may land after creating a key; the list is on Connected Apps.
@@ -760,7 +784,7 @@ pub async fn create_key(State(state): State<AppState>, headers: HeaderMap, Form(
         expiry_error: expires_at.as_ref().err().cloned(),
     };
     let (Some(access), Ok(expires_at), false) = (access, expires_at, view.name_error.is_some()) else {
-        return render_connected_apps(&state, &user, &form.csrf, Some(view), None).await;
+        return render_connected_apps(&state, &user, &form.csrf, Some(view), None, None).await;
     };
     match state.app.create_api_key(user.id, &form.name, access, expires_at).await {
         Ok(created) => {
@@ -772,7 +796,7 @@ pub async fn create_key(State(state): State<AppState>, headers: HeaderMap, Form(
         }
         Err(ServiceError::Invalid(m)) => {
             view.name_error = Some(m);
-            render_connected_apps(&state, &user, &form.csrf, Some(view), None).await
+            render_connected_apps(&state, &user, &form.csrf, Some(view), None, None).await
         }
         Err(e) => internal_error(e),
     }

@@ -571,8 +571,15 @@ async fn a_token_bound_to_another_resource_is_refused_by_the_resource_server() {
         expires_at: now + Duration::minutes(5),
         used_at: None,
     };
-    let event =
-        AuditEvent { id: uuid::Uuid::now_v7(), user_id: user, kind: "oauth.connected".into(), detail: "planted".into(), created_at: now };
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        user_id: user,
+        kind: "oauth.connected".into(),
+        detail: "planted".into(),
+        created_at: now,
+        ip: None,
+        client: None,
+    };
     s.app.store.insert_grant_with_code(&grant, &row, &event).await.unwrap();
     let resp = client
         .token(

@@ -349,6 +349,38 @@ async fn sign_up_can_be_switched_off() {
     assert!(s.app.user_by_email("a@example.com").await.is_err());
 }
 
+#[tokio::test]
+async fn security_events_say_from_where_and_page_back() {
+    let s = TestServer::start().await;
+    let b = browser();
+    let page = sign_up(&s, &b, "ada@example.com").await;
+    // The sign-up's own event records the browser's address; reqwest sent no User-Agent.
+    assert!(page.contains("Signed in <span class=\"muted\">· from 127.0.0.1</span>"), "{page}");
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+    let resp = b
+        .post(s.url("/settings/connected-apps/keys"))
+        .header("User-Agent", chrome)
+        .form(&[("name", "laptop"), ("scope", "read"), ("expiry", "never"), ("csrf", &csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let user = s.app.user_by_email("ada@example.com").await.unwrap().id;
+    for i in 0..25 {
+        s.app.audit(user, "test.event", format!("Event number {i}")).await.unwrap();
+    }
+    let first = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
+    assert!(first.contains("Event number 24") && first.contains("Event number 5") && !first.contains("Event number 4<"), "20 a page");
+    let older = between(&first, r#"<a href="/settings/connected-apps?events_before="#, "\"").expect("a link to older events");
+    let second = b.get(s.url(&format!("/settings/connected-apps?events_before={older}"))).send().await.unwrap().text().await.unwrap();
+    assert!(second.contains("Event number 4<") && second.contains("Event number 0<") && !second.contains("Event number 5<"), "{second}");
+    assert!(second.contains("API key &quot;laptop&quot; (nops_") && second.contains("from 127.0.0.1 · Chrome on Linux"), "{second}");
+    assert!(second.contains(">Newest events</a>") && !second.contains(">Older events</a>"), "the last page");
+    // A mangled link shows the newest events, not an error.
+    let resp = b.get(s.url("/settings/connected-apps?events_before=nonsense")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
 const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 #[tokio::test]
@@ -527,6 +559,9 @@ async fn the_pages_work_in_a_real_browser_on_a_desktop_and_a_phone() {
     assert!(seen["revokedFlash"].as_str().unwrap().contains("“Claude Desktop” was revoked"), "{seen}");
     assert_eq!(seen["status"], "revoked");
     assert_eq!((&seen["flashAfterReload"], &seen["keysAfterRevoke"]), (&json!(0), &json!(1)));
+    let event = seen["latestEvent"].as_str().unwrap();
+    assert!(event.contains("“Claude Desktop”") || event.contains("\"Claude Desktop\""), "the event names the key: {event}");
+    assert!(event.contains("from 127.0.0.1 · Chrome on Linux"), "and says from where: {event}");
     assert_eq!(s.rpc(Some(token), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await.status(), 401);
     assert_eq!(keys.len(), 2, "one key per form: the desktop's and the phone's");
     assert!(keys.iter().all(|k| k.status == "revoked"), "both revoked after confirming");
@@ -559,7 +594,7 @@ async fn the_pages_work_in_a_real_browser_on_a_desktop_and_a_phone() {
             ("grant_type", "authorization_code"),
             ("client_id", seen["clientId"].as_str().unwrap()),
             ("code", seen["code"].as_str().unwrap()),
-            ("redirect_uri", "http://127.0.0.1:33422/callback"),
+            ("redirect_uri", seen["callback"].as_str().unwrap()),
             ("code_verifier", seen["verifier"].as_str().unwrap()),
         ])
         .send()
