@@ -11,6 +11,7 @@ pub const KEY_CREATED: &str = "api_key.created";
 pub const KEY_REVOKED: &str = "api_key.revoked";
 pub const SIGN_IN_FAILED: &str = "sign_in.failed";
 pub const SIGNED_IN: &str = "sign_in.succeeded";
+pub const PASSWORD_CHANGED: &str = "password.changed";
 
 /// Where the request being served came from, as the edge saw it. The edge sets it around a
 /// request (`REQUEST_ORIGIN.scope`); every security event written while serving that request

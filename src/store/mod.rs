@@ -289,6 +289,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()>;
     async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
     async fn delete_session(&self, digest: &[u8]) -> StoreResult<()>;
+    /// Sets the user's password hash, ends the user's browser sessions but `keep_session` (all of
+    /// them when `None`) and writes `audit`, in one transaction; false if there is no such user.
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<&[u8]>, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Deletes the user and, through the foreign keys, everything that is theirs: sessions, API
+    /// keys, OAuth grants with their codes and tokens, the workspace and its activity, the audit trail.
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<bool>;
 
     // API keys
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()>;

@@ -268,6 +268,27 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<&[u8]>, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let update = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user_id);
+        let changed = update.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
+        if changed {
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR digest <> $2)")
+                .bind(user_id)
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            insert_record(&mut *tx, Record::Audit(audit)).await?;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await.map_err(write_error)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         let insert = sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -75,6 +75,15 @@ pub(crate) fn csrf_failure(settings: &Settings, refusal: Refusal) -> Response {
     message_page(StatusCode::FORBIDDEN, title, &body)
 }
 
+/// The user of a signed-in form's post, or the answer when there is none: sign in again, or
+/// the refusal of a post that is not a same-origin form of this browser's page.
+async fn signed_in_form(state: &AppState, headers: &HeaderMap, token: &str) -> Result<User, Response> {
+    let Some(user) = signed_in_user(state, headers).await else {
+        return Err(Redirect::to("/signin").into_response());
+    };
+    refuse(state, headers, token).map_or(Ok(user), Err)
+}
+
 /// The refusal page when the post is not a same-origin form of this browser's page.
 fn refuse(state: &AppState, headers: &HeaderMap, token: &str) -> Option<Response> {
     csrf::check(&state.settings, headers, token).err().map(|r| csrf_failure(&state.settings, r))
@@ -107,8 +116,15 @@ fn redirect_with_flash(state: &AppState, headers: &HeaderMap, to: &str, message:
     with_cookies(Redirect::to(to).into_response(), set)
 }
 
+#[derive(Deserialize, Default)]
+pub struct HomeQuery {
+    /// Set after an account was deleted, so the start page can say so.
+    #[serde(default)]
+    account_deleted: Option<String>,
+}
+
 /// Signed-out visitors: what Navis is and how to connect an assistant. Signed in: Connected Apps.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn home(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HomeQuery>) -> Response {
     if signed_in_user(&state, &headers).await.is_some() {
         return Redirect::to(HOME).into_response();
     }
@@ -118,8 +134,10 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
     } else {
         r#"<a class="button" href="/signin">Sign in</a> <span class="muted">Accounts are made by this server's administrator.</span>"#
     };
+    let notice = flash_box(q.account_deleted.map(|_| "Your account and everything in it were deleted."));
     let body = format!(
-        r#"<section class="hero">
+        r#"{notice}
+<section class="hero">
 <h1>Let your AI assistants work in your own workspace — safely</h1>
 <p class="lead">Navis is a self-hosted workspace of projects and tasks that assistants such as Claude, ChatGPT and Cursor read and change through MCP (the Model Context Protocol), and scripts through an HTTP API. You decide which app gets in and whether it may only read or also write, see what each one did, and cut any of them off in one click.</p>
 <p class="actions">{start}</p>
@@ -764,12 +782,10 @@ fn chosen_expiry(form: &CreateKeyForm, now: DateTime<Utc>) -> Result<Option<Date
 }
 
 pub async fn create_key(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<CreateKeyForm>) -> Response {
-    let Some(user) = signed_in_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let user = match signed_in_form(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
-    if let Some(refused) = refuse(&state, &headers, &form.csrf) {
-        return refused;
-    }
     let now = state.app.now();
     let access = Access::parse(&form.scope);
     let expires_at = chosen_expiry(&form, now);
@@ -907,18 +923,134 @@ pub async fn confirm_revoke(State(state): State<AppState>, headers: HeaderMap, P
 }
 
 pub async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
-    let Some(user) = signed_in_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let user = match signed_in_form(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
-    if let Some(refused) = refuse(&state, &headers, &form.csrf) {
-        return refused;
-    }
     match state.app.revoke_api_key(user.id, &id).await {
         Ok(key) => {
             let message = format!("API key “{}” was revoked. Anything still using it is refused from its next request.", key.name);
             redirect_with_flash(&state, &headers, HOME, &message)
         }
         Err(ServiceError::NotFound(m)) => gone_page(&user, &form.csrf, "No such active key", &m),
+        Err(e) => internal_error(e),
+    }
+}
+
+const ACCOUNT: &str = "/settings/account";
+
+/// What the account page's forms show: an error beside a field.
+#[derive(Default)]
+struct AccountView {
+    current_error: Option<String>,
+    new_error: Option<String>,
+    delete_error: Option<String>,
+}
+
+fn account_page(status: StatusCode, user: &User, csrf_token: &str, view: AccountView, flash: Option<&str>) -> Response {
+    let csrf = esc(csrf_token);
+    let body = format!(
+        r#"<h1>Account</h1>
+{flash}
+<section class="card">
+<h2>Change password</h2>
+<p class="muted">Every other browser signed in to this account is signed out. API keys and connected apps keep working: revoke them on <a href="{HOME}">Connected Apps</a> if you think they leaked.</p>
+<form method="post" action="{ACCOUNT}/password" novalidate>
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="current-password">Current password</label>
+<input type="password" id="current-password" name="current" required autocomplete="current-password"{current_attrs}>
+{current_error}
+<label for="new-password">New password</label>
+<input type="password" id="new-password" name="new" required minlength="{min}" autocomplete="new-password" aria-describedby="new-password-hint{new_described}"{new_invalid}>
+{new_error}<p class="hint" id="new-password-hint">At least {min} characters.</p>
+<button type="submit">Change password</button>
+</form>
+</section>
+<section class="card danger-zone">
+<h2>Delete account</h2>
+<p>Deletes <strong class="wrap">{email}</strong> and everything in it, at once and for good: your projects, tasks, comments and activity, every API key and connected app (each is refused from its next request), and your security events.</p>
+<form method="post" action="{ACCOUNT}/delete" novalidate>
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="delete-password">Enter your password to confirm</label>
+<input type="password" id="delete-password" name="password" required autocomplete="current-password"{delete_attrs}>
+{delete_error}
+<button type="submit" class="danger">Delete my account</button>
+</form>
+</section>"#,
+        flash = flash_box(flash),
+        email = esc(&user.email),
+        min = accounts::MIN_PASSWORD_LEN,
+        current_attrs = invalid_attrs("current-password", view.current_error.as_deref()),
+        current_error = field_error("current-password", view.current_error.as_deref()),
+        new_described = if view.new_error.is_some() { " new-password-error" } else { "" },
+        new_invalid = if view.new_error.is_some() { r#" aria-invalid="true""# } else { "" },
+        new_error = field_error("new-password", view.new_error.as_deref()),
+        delete_attrs = invalid_attrs("delete-password", view.delete_error.as_deref()),
+        delete_error = field_error("delete-password", view.delete_error.as_deref()),
+    );
+    page(status, "Account", Some((&user.email, csrf_token)), &body)
+}
+
+pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(user) = signed_in_user(&state, &headers).await else {
+        return Redirect::to(&format!("/signin?next={}", ACCOUNT.replace('/', "%2F"))).into_response();
+    };
+    let (token, set) = csrf::token(&state.settings, &headers);
+    let (message, clear) = flash::take(&state.settings, &headers, FLASH);
+    with_cookies(account_page(StatusCode::OK, &user, &token, AccountView::default(), message.as_deref()), set.into_iter().chain(clear))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+    let user = match signed_in_form(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let again = |view: AccountView| account_page(StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
+    if let Err(e) = accounts::check_password(&form.new) {
+        return again(AccountView { new_error: Some(e.to_string()), ..Default::default() });
+    }
+    let session = csrf::cookie(&state.settings, &headers, SESSION_COOKIE).unwrap_or_default();
+    match state.app.change_password(&user, &form.current, &form.new, session).await {
+        Ok(true) => redirect_with_flash(&state, &headers, ACCOUNT, "Your password was changed. Every other browser was signed out."),
+        Ok(false) => again(AccountView { current_error: Some("This is not your current password.".into()), ..Default::default() }),
+        Err(ServiceError::Busy) => too_many(again(AccountView { current_error: Some(BUSY.into()), ..Default::default() }), BUSY_RETRY_SECS),
+        Err(e) => internal_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteAccountForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn delete_account(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<DeleteAccountForm>) -> Response {
+    let user = match signed_in_form(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let again = |view: AccountView| account_page(StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
+    match state.app.delete_account(&user, &form.password).await {
+        Ok(true) => {
+            let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, "Lax");
+            with_cookies(Redirect::to("/?account_deleted=1").into_response(), [clear])
+        }
+        Ok(false) => {
+            again(AccountView { delete_error: Some("This is not your password; nothing was deleted.".into()), ..Default::default() })
+        }
+        Err(ServiceError::Busy) => too_many(again(AccountView { delete_error: Some(BUSY.into()), ..Default::default() }), BUSY_RETRY_SECS),
         Err(e) => internal_error(e),
     }
 }
@@ -962,12 +1094,10 @@ pub async fn disconnect_app(
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let Some(user) = signed_in_user(&state, &headers).await else {
-        return Redirect::to("/signin").into_response();
+    let user = match signed_in_form(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
-    if let Some(refused) = refuse(&state, &headers, &form.csrf) {
-        return refused;
-    }
     let result = match uuid::Uuid::parse_str(&id) {
         Ok(grant_id) => state.app.disconnect(user.id, grant_id).await,
         Err(_) => Err(ServiceError::NotFound("No such connected app.".into())),

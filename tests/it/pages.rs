@@ -350,6 +350,54 @@ async fn sign_up_can_be_switched_off() {
 }
 
 #[tokio::test]
+async fn changing_the_password_signs_out_other_browsers_and_deleting_the_account_removes_everything() {
+    let s = TestServer::start().await;
+    let b = browser();
+    let page = sign_up(&s, &b, "ada@example.com").await;
+    let token = token_of(&created_page(&s, &b, post_key(&s, &b, &page, &[("name", "laptop"), ("scope", "write")]).await).await);
+    let other = crate::oauth_support::Browser::signed_in(&s, "ada@example.com").await;
+    let account = b.get(s.url("/settings/account")).send().await.unwrap().text().await.unwrap();
+    let change = |current: &'static str, new: &'static str| {
+        b.post(s.url("/settings/account/password")).form(&[("current", current), ("new", new), ("csrf", &csrf_of(&account))]).send()
+    };
+
+    // A wrong current password: the error beside that field, nothing changed.
+    let resp = change("wrong password", "a new long password").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"aria-invalid="true" aria-describedby="current-password-error""#), "{html}");
+    let resp = change("correct horse battery", "short").await.unwrap();
+    assert!(resp.text().await.unwrap().contains(r#"id="new-password-error">The password must be at least 8"#));
+    assert!(s.app.verify_credentials("ada@example.com", "correct horse battery").await.unwrap().is_some());
+
+    let resp = change("correct horse battery", "a new long password").await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["location"].to_str().unwrap()), (303, "/settings/account"));
+    let after = b.get(s.url("/settings/account")).send().await.unwrap().text().await.unwrap();
+    assert!(after.contains("Your password was changed."), "this browser stays signed in and is told");
+    let resp = other.http.get(s.url("/settings/connected-apps")).send().await.unwrap();
+    assert_eq!(resp.headers()["location"], "/signin", "the other browser was signed out");
+    assert!(s.app.verify_credentials("ada@example.com", "correct horse battery").await.unwrap().is_none());
+    assert!(s.app.verify_credentials("ada@example.com", "a new long password").await.unwrap().is_some());
+    let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"});
+    assert_eq!(s.rpc(Some(&token), list.clone()).await.status(), 200, "API keys are separate credentials");
+
+    // Delete: only with the password; then the key, the session and the account are gone.
+    let delete = |password: &'static str| {
+        b.post(s.url("/settings/account/delete")).form(&[("password", password), ("csrf", &csrf_of(&after))]).send()
+    };
+    let resp = delete("correct horse battery").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("nothing was deleted"));
+    assert_eq!(s.rpc(Some(&token), list.clone()).await.status(), 200);
+    let resp = delete("a new long password").await.unwrap();
+    assert_eq!(resp.headers()["location"], "/?account_deleted=1");
+    assert!(b.get(s.url("/?account_deleted=1")).send().await.unwrap().text().await.unwrap().contains("were deleted"));
+    assert_eq!(s.rpc(Some(&token), list).await.status(), 401, "its keys stop at once");
+    assert!(s.app.user_by_email("ada@example.com").await.is_err());
+    assert_eq!(b.get(s.url("/settings/connected-apps")).send().await.unwrap().headers()["location"], "/signin");
+}
+
+#[tokio::test]
 async fn security_events_say_from_where_and_page_back() {
     let s = TestServer::start().await;
     let b = browser();
@@ -519,6 +567,7 @@ async fn the_pages_work_in_a_real_browser_on_a_desktop_and_a_phone() {
         "consent-long-name",
         "signin-for-app",
         "not-found",
+        "account",
     ] {
         for width in [1280, 390, 360] {
             assert!(checks.iter().any(|c| c["name"] == page && c["width"] == width), "{page} was checked at {width} px");

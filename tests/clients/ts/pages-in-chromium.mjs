@@ -186,6 +186,8 @@ await desk.reload();
 facts.flashAfterReload = await count(desk, ".flash");
 facts.latestEvent = await text(desk, ".audit li");
 facts.keysAfterRevoke = await count(desk, "table.keys tbody tr[data-key-id]");
+await desk.goto(`${base}/settings/account`);
+await inspect(desk, "account");
 
 // Signed out, an app waits: the sign-in page names it and marks the name as self-reported.
 const anon = await context(DESKTOP);
@@ -264,6 +266,8 @@ await phone.fill("#key-name", "  ");
 await phone.click("form.key-form button[type=submit]");
 await phone.waitForSelector("#key-name-error");
 await inspect(phone, "create-key-errors");
+await phone.goto(`${base}/settings/account`);
+await inspect(phone, "account");
 await phone.goto(longApp.authorize);
 await inspect(phone, "consent-long-name");
 await phone.goto(app.authorize);
