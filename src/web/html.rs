@@ -44,7 +44,7 @@ pub fn consent_page(title: &str, signed_in_as: (&str, &str), body: &str, redirec
 fn page_with_csp(status: StatusCode, title: &str, signed_in_as: Option<(&str, &str)>, body: &str, csp: String) -> Response {
     let (nav, account) = match signed_in_as {
         Some((email, csrf)) => (
-            r#"<nav aria-label="Settings"><a href="/settings/connected-apps">Connected Apps</a> <a href="/settings/account">Account</a></nav>"#.to_owned(),
+            r#"<nav aria-label="Main"><a href="/workspace">Workspace</a> <a href="/settings/connected-apps">Connected Apps</a> <a href="/settings/account">Account</a></nav>"#.to_owned(),
             format!(
                 r#"<div class="account"><span class="email">{}</span><form method="post" action="/signout"><input type="hidden" name="csrf" value="{}"><button type="submit" class="link">Sign out</button></form></div>"#,
                 esc(email),

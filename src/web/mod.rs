@@ -28,6 +28,7 @@ pub mod html;
 pub mod oauth;
 pub mod pages;
 pub mod wellknown;
+pub mod workspace;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(pages::signin_form).post(pages::signin))
         .route("/signout", post(pages::signout))
         .route("/settings/connected-apps", get(pages::connected_apps))
+        .route("/workspace", get(workspace::workspace))
         .route("/settings/account", get(pages::account))
         .route("/settings/account/password", post(pages::change_password))
         .route("/settings/account/delete", post(pages::delete_account))

@@ -398,6 +398,39 @@ async fn changing_the_password_signs_out_other_browsers_and_deleting_the_account
 }
 
 #[tokio::test]
+async fn the_workspace_page_shows_what_is_due_the_projects_and_what_changed() {
+    let s = TestServer::start().await;
+    let b = browser();
+    let page = sign_up(&s, &b, "ada@example.com").await;
+    assert!(page.contains(r#"<a href="/workspace">Workspace</a>"#));
+    let empty = b.get(s.url("/workspace")).send().await.unwrap().text().await.unwrap();
+    assert!(empty.contains("Nothing is due today or overdue.") && empty.contains("No projects yet."), "{empty}");
+
+    // An assistant, with a key, makes a project and tasks.
+    let token = token_of(&created_page(&s, &b, post_key(&s, &b, &page, &[("name", "assistant"), ("scope", "write")]).await).await);
+    let project = s.ok(&token, "create_project", json!({"name": "Launch <plan>"})).await;
+    let today = in_days(&s, 0);
+    let yesterday = in_days(&s, -1);
+    for (title, due) in [("Write the announcement", today.as_str()), ("Book the venue", yesterday.as_str()), ("Later", "2999-01-01")] {
+        s.ok(&token, "create_task", json!({"title": title, "project_id": project["id"], "due_date": due})).await;
+    }
+    let html = b.get(s.url("/workspace")).send().await.unwrap().text().await.unwrap();
+    let due = between(&html, r#"id="due">"#, "</section>").unwrap();
+    assert!(due.contains("<h3>Launch &lt;plan&gt;</h3>"), "due tasks by project, escaped: {due}");
+    assert!(due.contains("Write the announcement") && due.contains("Book the venue") && !due.contains("Later"), "{due}");
+    assert!(due.contains(&format!(r#"<span class="tag overdue">Overdue</span> due {yesterday}"#)), "{due}");
+    let projects = between(&html, r#"id="projects">"#, "</section>").unwrap();
+    assert!(projects.contains(r#"<td data-label="Open tasks">3</td>"#), "{projects}");
+    let activity = between(&html, r#"id="activity">"#, "</section>").unwrap();
+    assert!(activity.contains("task “Later” created") && activity.contains("project “Launch &lt;plan&gt;” created"), "{activity}");
+    // The page reads only: it has no form but sign-out.
+    assert_eq!(html.matches("<form").count(), 1);
+    // Signed out: sent to sign in, and back here afterwards.
+    let resp = browser().get(s.url("/workspace")).send().await.unwrap();
+    assert_eq!(resp.headers()["location"], "/signin?next=%2Fworkspace");
+}
+
+#[tokio::test]
 async fn security_events_say_from_where_and_page_back() {
     let s = TestServer::start().await;
     let b = browser();
@@ -568,6 +601,7 @@ async fn the_pages_work_in_a_real_browser_on_a_desktop_and_a_phone() {
         "signin-for-app",
         "not-found",
         "account",
+        "workspace",
     ] {
         for width in [1280, 390, 360] {
             assert!(checks.iter().any(|c| c["name"] == page && c["width"] == width), "{page} was checked at {width} px");

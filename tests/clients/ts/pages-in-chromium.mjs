@@ -188,6 +188,8 @@ facts.latestEvent = await text(desk, ".audit li");
 facts.keysAfterRevoke = await count(desk, "table.keys tbody tr[data-key-id]");
 await desk.goto(`${base}/settings/account`);
 await inspect(desk, "account");
+await desk.goto(`${base}/workspace`);
+await inspect(desk, "workspace");
 
 // Signed out, an app waits: the sign-in page names it and marks the name as self-reported.
 const anon = await context(DESKTOP);
@@ -268,6 +270,8 @@ await phone.waitForSelector("#key-name-error");
 await inspect(phone, "create-key-errors");
 await phone.goto(`${base}/settings/account`);
 await inspect(phone, "account");
+await phone.goto(`${base}/workspace`);
+await inspect(phone, "workspace");
 await phone.goto(longApp.authorize);
 await inspect(phone, "consent-long-name");
 await phone.goto(app.authorize);
