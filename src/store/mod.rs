@@ -123,6 +123,8 @@ pub struct Activity {
     pub title: String,
     pub action: &'static str,
     pub at: DateTime<Utc>,
+    /// The credential that made the change (`api_key:<id>`, `oauth:<client id>`).
+    pub via: Option<String>,
 }
 
 /// An activity record as read back.
@@ -134,6 +136,7 @@ pub struct ActivityEntry {
     pub title: String,
     pub action: String,
     pub at: DateTime<Utc>,
+    pub via: Option<String>,
 }
 
 /// A registered OAuth client (RFC 7591 dynamic registration).

@@ -45,18 +45,19 @@ impl PostgresStore {
 
 async fn insert_record<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: E, record: Record<'_>) -> StoreResult<()> {
     match record {
-        Record::Activity(a) => {
-            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(a.id)
-                .bind(a.user_id)
-                .bind(a.entity_type)
-                .bind(a.entity_id)
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(a.at)
-                .execute(executor)
-                .await?
-        }
+        Record::Activity(a) => sqlx::query(
+            "INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(a.id)
+        .bind(a.user_id)
+        .bind(a.entity_type)
+        .bind(a.entity_id)
+        .bind(&a.title)
+        .bind(a.action)
+        .bind(a.at)
+        .bind(&a.via)
+        .execute(executor)
+        .await?,
         Record::Audit(e) => {
             sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(e.id)
@@ -607,7 +608,8 @@ impl Store for PostgresStore {
     }
 
     async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
+        let mut q =
+            QueryBuilder::<Postgres>::new("SELECT id, entity_type, entity_id, title, action, at, via FROM activity WHERE user_id = ");
         q.push_bind(user_id);
         if let Some(before) = before {
             q.push(" AND id < ").push_bind(before);
@@ -626,6 +628,7 @@ impl Store for PostgresStore {
                     title: r.try_get("title")?,
                     action: r.try_get("action")?,
                     at: r.try_get("at")?,
+                    via: r.try_get("via")?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

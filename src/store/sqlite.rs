@@ -93,16 +93,19 @@ impl SqliteStore {
 async fn insert_record<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, record: Record<'_>) -> StoreResult<()> {
     match record {
         Record::Activity(a) => {
-            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(a.id.to_string())
-                .bind(a.user_id.to_string())
-                .bind(a.entity_type)
-                .bind(a.entity_id.to_string())
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(ts(a.at))
-                .execute(executor)
-                .await?
+            sqlx::query(
+                "INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(a.id.to_string())
+            .bind(a.user_id.to_string())
+            .bind(a.entity_type)
+            .bind(a.entity_id.to_string())
+            .bind(&a.title)
+            .bind(a.action)
+            .bind(ts(a.at))
+            .bind(&a.via)
+            .execute(executor)
+            .await?
         }
         Record::Audit(e) => {
             sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -749,7 +752,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, entity_type, entity_id, title, action, at, via FROM activity WHERE user_id = ");
         q.push_bind(user_id.to_string());
         if let Some(before) = before {
             q.push(" AND id < ").push_bind(before.to_string());
@@ -768,6 +771,7 @@ impl Store for SqliteStore {
                     title: get_str(r, "title")?,
                     action: get_str(r, "action")?,
                     at: get_ts(r, "at")?,
+                    via: r.opt_text("via")?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

@@ -1,5 +1,5 @@
 //! Settings aside, the person's own view of their workspace: what is due, the projects, and what
-//! changed recently — so they can see what their assistants did. Read-only: the page reads with
+//! changed recently and by which key or app — so they can see what their assistants did. Read-only: the page reads with
 //! Read access, through the same service the MCP tools and the HTTP API use.
 use std::collections::BTreeMap;
 
@@ -15,10 +15,7 @@ use super::{
     pages::{signed_in_user, with_cookies},
 };
 use crate::core::scope::Access;
-use crate::service::{
-    Credential, Principal, ServiceError,
-    workspace::activity::{ActivityView, ListActivityArgs},
-};
+use crate::service::{Credential, Principal, ServiceError, workspace::activity::Change};
 use crate::store::{Task, User};
 
 /// How many recent changes the page lists.
@@ -48,14 +45,15 @@ fn task_item(task: &Task, today: chrono::NaiveDate) -> String {
     )
 }
 
-fn activity_item(a: &ActivityView) -> String {
+fn activity_item(a: &Change) -> String {
     format!(
-        r#"<li><time datetime="{at}">{utc}</time> — {kind} “{title}” {action}</li>"#,
+        r#"<li><time datetime="{at}">{utc}</time> — {kind} “{title}” {action}{by}</li>"#,
         at = a.at.to_rfc3339(),
         utc = a.at.format("%Y-%m-%d %H:%M UTC"),
         kind = esc(&a.entity_type),
         title = esc(&a.title),
         action = esc(&a.action),
+        by = a.by.as_deref().map(|by| format!(r#" <span class="muted">by {}</span>"#, esc(by))).unwrap_or_default(),
     )
 }
 
@@ -63,7 +61,7 @@ async fn render(state: &AppState, user: &User) -> Result<String, ServiceError> {
     let p = reader(user);
     let (today, due) = state.app.tasks_due_by_today(&p).await?;
     let projects = state.app.all_projects_with_open_counts(&p).await?;
-    let activity = state.app.list_recent_activity(&p, ListActivityArgs { limit: Some(RECENT), cursor: None }).await?;
+    let activity = state.app.recent_changes(&p, RECENT).await?;
     let names: BTreeMap<uuid::Uuid, &str> = projects.iter().map(|(project, _)| (project.id, project.name.as_str())).collect();
     // Due tasks by project, projects in name order, tasks without a project last.
     let mut by_project: BTreeMap<(bool, String), Vec<&Task>> = BTreeMap::new();
@@ -100,10 +98,10 @@ async fn render(state: &AppState, user: &User) -> Result<String, ServiceError> {
             r#"<table class="stack"><thead><tr><th scope="col">Project</th><th scope="col">Status</th><th scope="col">Open tasks</th><th scope="col">Due</th></tr></thead><tbody>{rows}</tbody></table>"#
         )
     };
-    let activity_html = if activity.activity.is_empty() {
+    let activity_html = if activity.is_empty() {
         r#"<li class="muted">No changes yet.</li>"#.to_owned()
     } else {
-        activity.activity.iter().map(activity_item).collect()
+        activity.iter().map(activity_item).collect()
     };
     Ok(format!(
         r#"<h1>Workspace</h1>

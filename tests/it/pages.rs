@@ -423,6 +423,14 @@ async fn the_workspace_page_shows_what_is_due_the_projects_and_what_changed() {
     assert!(projects.contains(r#"<td data-label="Open tasks">3</td>"#), "{projects}");
     let activity = between(&html, r#"id="activity">"#, "</section>").unwrap();
     assert!(activity.contains("task “Later” created") && activity.contains("project “Launch &lt;plan&gt;” created"), "{activity}");
+    assert!(activity.contains("created <span class=\"muted\">by API key “assistant”</span>"), "which key made it: {activity}");
+    // A change made by an app connected with OAuth is attributed to the app.
+    let consenting = crate::oauth_support::Browser::signed_in(&s, "ada@example.com").await;
+    let client = crate::oauth_support::Client::register(&s, "Claude Desktop", "http://127.0.0.1:4000/callback").await;
+    let tokens = client.connect(&s, &consenting, "mcp:read mcp:write", None).await;
+    s.ok(tokens["access_token"].as_str().unwrap(), "create_project", json!({"name": "From Claude"})).await;
+    let html = b.get(s.url("/workspace")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("project “From Claude” created <span class=\"muted\">by Claude Desktop</span>"), "{html}");
     // The page reads only: it has no form but sign-out.
     assert_eq!(html.matches("<form").count(), 1);
     // Signed out: sent to sign in, and back here afterwards.
