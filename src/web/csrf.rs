@@ -6,6 +6,8 @@
 //! constant time, and the browser's Origin and Fetch-Metadata headers are checked when it sends them.
 use axum::http::{HeaderMap, header};
 use base64::Engine;
+use cookie::Cookie;
+pub use cookie::SameSite;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -17,29 +19,32 @@ pub const SESSION_COOKIE: &str = "navis_session";
 /// Marks a browser that has signed in to an account before (see `service::accounts`).
 pub const DEVICE_COOKIE: &str = "navis_device";
 
-/// The value of cookie `name` (the bare name: the `__Host-` prefix is added when in use).
+/// The value of cookie `name` (the bare name: the `__Host-` prefix is added when in use), parsed
+/// from the `Cookie` headers by the `cookie` crate.
 pub fn cookie<'a>(settings: &Settings, headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let name = settings.cookie_name(name);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
         .filter(|v| !v.is_empty())
 }
 
-/// A `Set-Cookie` value: `__Host-` prefixed on an https origin with no path, otherwise scoped
-/// to the public URL's path; always HttpOnly, Secure on https.
-pub fn set_cookie(settings: &Settings, name: &str, value: &str, max_age_secs: i64, same_site: &str) -> String {
-    let secure = if settings.secure_cookies() { "; Secure" } else { "" };
-    format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}",
-        name = settings.cookie_name(name),
-        path = settings.cookie_path()
-    )
+/// A `Set-Cookie` value, built by the `cookie` crate: `__Host-` prefixed on an https origin with
+/// no path, otherwise scoped to the public URL's path; always HttpOnly, Secure on https.
+pub fn set_cookie(settings: &Settings, name: &str, value: &str, max_age_secs: i64, same_site: SameSite) -> String {
+    Cookie::build((settings.cookie_name(name), value.to_owned()))
+        .path(settings.cookie_path())
+        .http_only(true)
+        .same_site(same_site)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(settings.secure_cookies())
+        .build()
+        .to_string()
 }
 
 /// The form token bound to a session cookie.
@@ -63,7 +68,7 @@ pub fn token(settings: &Settings, headers: &HeaderMap) -> (String, Option<String
         Some(t) if t.len() >= 32 => (t.to_owned(), None),
         _ => {
             let t = random_token(32);
-            let set = set_cookie(settings, COOKIE, &t, 60 * 60 * 24 * 30, "Strict");
+            let set = set_cookie(settings, COOKIE, &t, 60 * 60 * 24 * 30, SameSite::Strict);
             (t, Some(set))
         }
     }
@@ -188,21 +193,33 @@ mod tests {
         assert!(!verify(&s, &other, &token));
     }
 
+    /// The attributes of a `Set-Cookie`, as a browser reads them.
+    fn attributes(set: &str) -> Vec<String> {
+        let mut parts: Vec<String> = set.split("; ").map(str::to_owned).collect();
+        parts[1..].sort();
+        parts
+    }
+
     #[test]
     fn cookies_use_the_host_prefix_on_https_origins_and_the_path_otherwise() {
         let s = settings();
-        assert!(
-            set_cookie(&s, SESSION_COOKIE, "v", 60, "Lax")
-                .starts_with("__Host-navis_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure")
+        assert_eq!(
+            attributes(&set_cookie(&s, SESSION_COOKIE, "v", 60, SameSite::Lax)),
+            ["__Host-navis_session=v", "HttpOnly", "Max-Age=60", "Path=/", "SameSite=Lax", "Secure"]
         );
+        // Read back through the same parser, among other cookies.
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=b; __Host-navis_session=s3cr3t; navis_session=unprefixed"));
+        assert_eq!(cookie(&s, &h, SESSION_COOKIE), Some("s3cr3t"));
+        assert_eq!(cookie(&s, &h, COOKIE), None);
         let prefixed =
             Settings::resolve(&crate::config::SettingsArgs { public_url: Some("https://example.com/navis/".into()), ..Default::default() })
                 .unwrap_or_else(|e| panic!("{e}"));
-        assert!(set_cookie(&prefixed, SESSION_COOKIE, "v", 60, "Lax").starts_with("navis_session=v; Path=/navis; "));
+        assert!(attributes(&set_cookie(&prefixed, SESSION_COOKIE, "v", 60, SameSite::Lax)).contains(&"Path=/navis".to_owned()));
         let plain =
             Settings::resolve(&crate::config::SettingsArgs { public_url: Some("http://127.0.0.1:8080".into()), ..Default::default() })
                 .unwrap_or_else(|e| panic!("{e}"));
-        let set = set_cookie(&plain, SESSION_COOKIE, "v", 60, "Lax");
-        assert!(set.starts_with("navis_session=v; Path=/; ") && !set.contains("Secure"), "{set}");
+        let set = set_cookie(&plain, SESSION_COOKIE, "v", 60, SameSite::Lax);
+        assert!(set.starts_with("navis_session=v; ") && set.contains("Path=/") && !set.contains("Secure"), "{set}");
     }
 }

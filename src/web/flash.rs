@@ -9,7 +9,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::csrf::{self, SESSION_COOKIE};
+use super::csrf::{self, SESSION_COOKIE, SameSite};
 use crate::config::Settings;
 use crate::core::secret::constant_time_eq;
 
@@ -35,14 +35,14 @@ fn mac(session: &str, name: &str, value: &[u8]) -> Vec<u8> {
 /// The `Set-Cookie` that carries `value` to the next page of the browser holding `session`.
 pub fn set(settings: &Settings, session: &str, name: &str, value: &str) -> String {
     let signed = format!("{}.{}", URL_SAFE_NO_PAD.encode(value), URL_SAFE_NO_PAD.encode(mac(session, name, value.as_bytes())));
-    csrf::set_cookie(settings, name, &signed, MAX_AGE_SECS, "Strict")
+    csrf::set_cookie(settings, name, &signed, MAX_AGE_SECS, SameSite::Strict)
 }
 
 /// The value, if this browser's session signed it, and the `Set-Cookie` that clears the
 /// cookie (whenever there was one, valid or not): a reload finds nothing.
 pub fn take(settings: &Settings, headers: &HeaderMap, name: &str) -> (Option<String>, Option<String>) {
     let Some(raw) = csrf::cookie(settings, headers, name) else { return (None, None) };
-    let clear = csrf::set_cookie(settings, name, "", 0, "Strict");
+    let clear = csrf::set_cookie(settings, name, "", 0, SameSite::Strict);
     let value = csrf::cookie(settings, headers, SESSION_COOKIE).and_then(|session| {
         let (value, tag) = raw.split_once('.')?;
         let value = URL_SAFE_NO_PAD.decode(value).ok()?;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::{
     AppState,
     client_addr::ClientAddr,
-    csrf::{self, DEVICE_COOKIE, Refusal, SESSION_COOKIE},
+    csrf::{self, DEVICE_COOKIE, Refusal, SESSION_COOKIE, SameSite},
     flash::{self, FLASH, REVEAL},
     html::{esc, field_error, flash_box, invalid_attrs, message_page, page},
     oauth::{WaitingApp, waiting_app},
@@ -374,8 +374,8 @@ async fn start_session(state: &AppState, user: &User, next: &str, welcome: Optio
     };
     match state.app.start_session(user.id).await {
         Ok(cookie) => {
-            let session = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), "Lax");
-            let device = csrf::set_cookie(&state.settings, DEVICE_COOKIE, &device, DEVICE_LIFETIME_SECS, "Strict");
+            let session = csrf::set_cookie(&state.settings, SESSION_COOKIE, &cookie, SESSION_LIFETIME.num_seconds(), SameSite::Lax);
+            let device = csrf::set_cookie(&state.settings, DEVICE_COOKIE, &device, DEVICE_LIFETIME_SECS, SameSite::Strict);
             let welcome = welcome.map(|m| flash::set(&state.settings, &cookie, FLASH, m));
             with_cookies(Redirect::to(next).into_response(), [session, device].into_iter().chain(welcome))
         }
@@ -430,7 +430,7 @@ pub async fn signout(State(state): State<AppState>, headers: HeaderMap, Form(for
     {
         return internal_error(e);
     }
-    let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, "Lax");
+    let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, SameSite::Lax);
     with_cookies(Redirect::to("/signin?signed_out=1").into_response(), [clear])
 }
 
@@ -1044,7 +1044,7 @@ pub async fn delete_account(State(state): State<AppState>, headers: HeaderMap, F
     let again = |view: AccountView| account_page(StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
     match state.app.delete_account(&user, &form.password).await {
         Ok(true) => {
-            let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, "Lax");
+            let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, SameSite::Lax);
             with_cookies(Redirect::to("/?account_deleted=1").into_response(), [clear])
         }
         Ok(false) => {
