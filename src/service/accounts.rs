@@ -110,25 +110,79 @@ pub fn normalize_email(email: &str) -> ServiceResult<String> {
     Ok(email.to_lowercase())
 }
 
+/// Whether a new password is acceptable (the sign-up page shows why not beside the field).
+pub fn check_password(password: &str) -> ServiceResult<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("The password must be at least {MIN_PASSWORD_LEN} characters.")));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
+    }
+    Ok(())
+}
+
 impl App {
     pub async fn create_user(&self, email: &str, password: &str) -> ServiceResult<User> {
         let email = normalize_email(email)?;
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::Invalid(format!("The password must be at least {MIN_PASSWORD_LEN} characters.")));
-        }
-        if password.len() > MAX_PASSWORD_LEN {
-            return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
-        }
-        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
-        let password = password.to_owned();
-        let password_hash =
-            self.hashing.run(move || hash_password(&password)).await.ok_or(ServiceError::Invalid("password hashing failed".into()))??;
+        let password_hash = self.new_password_hash(password).await?;
         let user = User { id: Uuid::now_v7(), email, password_hash, created_at: self.now() };
         match self.store.insert_user(&user).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict) => Err(ServiceError::Conflict("An account with this email already exists.".into())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The hash of an acceptable new password, made when a hashing slot is free.
+    async fn new_password_hash(&self, password: &str) -> ServiceResult<String> {
+        check_password(password)?;
+        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
+        let password = password.to_owned();
+        self.hashing.run(move || hash_password(&password)).await.ok_or(ServiceError::Invalid("password hashing failed".into()))?
+    }
+
+    /// Whether `password` is the user's, checked when a hashing slot is free.
+    async fn is_password(&self, user: &User, password: &str) -> ServiceResult<bool> {
+        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
+        let (password, hash) = (password.to_owned(), user.password_hash.clone());
+        Ok(self.hashing.run(move || verify_password(&password, &hash)).await.unwrap_or(false))
+    }
+
+    /// Changes the signed-in user's password after checking the current one, and signs out every
+    /// other browser of theirs (`keep_session` is this browser's session cookie). API keys and
+    /// connected apps are separate credentials and keep working. False: wrong current password.
+    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: &str) -> ServiceResult<bool> {
+        check_password(new)?;
+        if !self.is_password(user, current).await? {
+            return Ok(false);
+        }
+        let hash = self.new_password_hash(new).await?;
+        let event = self.audit_event(user.id, audit::PASSWORD_CHANGED, "Password changed; other browsers were signed out");
+        if !self.store.set_password(user.id, &hash, Some(&digest(keep_session)), &event).await? {
+            return Err(ServiceError::NotFound("No such account.".into()));
+        }
+        Ok(true)
+    }
+
+    /// An administrator sets a user's password (`navis user set-password`): every browser
+    /// session of the user ends.
+    pub async fn set_password(&self, email: &str, new: &str) -> ServiceResult<User> {
+        let user = self.user_by_email(email).await?;
+        let hash = self.new_password_hash(new).await?;
+        let event = self.audit_event(user.id, audit::PASSWORD_CHANGED, "Password set by an administrator; every browser was signed out");
+        if !self.store.set_password(user.id, &hash, None, &event).await? {
+            return Err(ServiceError::NotFound(format!("No user with email {}.", user.email)));
+        }
+        Ok(user)
+    }
+
+    /// Deletes the account and everything that is the user's, after checking the password.
+    /// False: wrong password, nothing deleted.
+    pub async fn delete_account(&self, user: &User, password: &str) -> ServiceResult<bool> {
+        if !self.is_password(user, password).await? {
+            return Ok(false);
+        }
+        Ok(self.store.delete_user(user.id).await?)
     }
 
     pub async fn user_by_email(&self, email: &str) -> ServiceResult<User> {

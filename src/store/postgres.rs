@@ -45,25 +45,28 @@ impl PostgresStore {
 
 async fn insert_record<'c, E: sqlx::Executor<'c, Database = Postgres>>(executor: E, record: Record<'_>) -> StoreResult<()> {
     match record {
-        Record::Activity(a) => {
-            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(a.id)
-                .bind(a.user_id)
-                .bind(a.entity_type)
-                .bind(a.entity_id)
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(a.at)
-                .execute(executor)
-                .await?
-        }
+        Record::Activity(a) => sqlx::query(
+            "INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(a.id)
+        .bind(a.user_id)
+        .bind(a.entity_type)
+        .bind(a.entity_id)
+        .bind(&a.title)
+        .bind(a.action)
+        .bind(a.at)
+        .bind(&a.via)
+        .execute(executor)
+        .await?,
         Record::Audit(e) => {
-            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
+            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(e.id)
                 .bind(e.user_id)
                 .bind(&e.kind)
                 .bind(&e.detail)
                 .bind(e.created_at)
+                .bind(&e.ip)
+                .bind(&e.client)
                 .execute(executor)
                 .await?
         }
@@ -266,6 +269,27 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<&[u8]>, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let update = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(password_hash).bind(user_id);
+        let changed = update.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
+        if changed {
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND ($2::bytea IS NULL OR digest <> $2)")
+                .bind(user_id)
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            insert_record(&mut *tx, Record::Audit(audit)).await?;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await.map_err(write_error)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         let insert = sqlx::query(
             "INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -328,9 +352,10 @@ impl Store for PostgresStore {
         insert_record(&self.pool, Record::Audit(event)).await
     }
 
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        sqlx::query("SELECT * FROM audit_events WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
             .bind(user_id)
+            .bind(before)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?
@@ -342,6 +367,8 @@ impl Store for PostgresStore {
                     kind: row.try_get("kind")?,
                     detail: row.try_get("detail")?,
                     created_at: row.try_get("created_at")?,
+                    ip: row.try_get("ip")?,
+                    client: row.try_get("client")?,
                 })
             })
             .collect()
@@ -584,7 +611,8 @@ impl Store for PostgresStore {
     }
 
     async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
+        let mut q =
+            QueryBuilder::<Postgres>::new("SELECT id, entity_type, entity_id, title, action, at, via FROM activity WHERE user_id = ");
         q.push_bind(user_id);
         if let Some(before) = before {
             q.push(" AND id < ").push_bind(before);
@@ -603,6 +631,7 @@ impl Store for PostgresStore {
                     title: r.try_get("title")?,
                     action: r.try_get("action")?,
                     at: r.try_get("at")?,
+                    via: r.try_get("via")?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

@@ -101,24 +101,29 @@ impl SqliteStore {
 async fn insert_record<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E, record: Record<'_>) -> StoreResult<()> {
     match record {
         Record::Activity(a) => {
-            sqlx::query("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(a.id.to_string())
-                .bind(a.user_id.to_string())
-                .bind(a.entity_type)
-                .bind(a.entity_id.to_string())
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(ts(a.at))
-                .execute(executor)
-                .await?
+            sqlx::query(
+                "INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(a.id.to_string())
+            .bind(a.user_id.to_string())
+            .bind(a.entity_type)
+            .bind(a.entity_id.to_string())
+            .bind(&a.title)
+            .bind(a.action)
+            .bind(ts(a.at))
+            .bind(&a.via)
+            .execute(executor)
+            .await?
         }
         Record::Audit(e) => {
-            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(e.id.to_string())
                 .bind(e.user_id.to_string())
                 .bind(&e.kind)
                 .bind(&e.detail)
                 .bind(ts(e.created_at))
+                .bind(&e.ip)
+                .bind(&e.client)
                 .execute(executor)
                 .await?
         }
@@ -450,6 +455,29 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<&[u8]>, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let update = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?").bind(password_hash).bind(user_id.to_string());
+        let changed = update.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
+        if changed {
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = ? AND (? IS NULL OR digest <> ?)")
+                .bind(user_id.to_string())
+                .bind(keep_session)
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?;
+            insert_record(&mut *tx, Record::Audit(audit)).await?;
+        }
+        commit(tx).await?;
+        Ok(changed)
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<bool> {
+        let deleted =
+            sqlx::query("DELETE FROM users WHERE id = ?").bind(user_id.to_string()).execute(&self.pool).await.map_err(write_error)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         let insert = sqlx::query("INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&key.id)
@@ -508,9 +536,12 @@ impl Store for SqliteStore {
         insert_record(&self.pool, Record::Audit(event)).await
     }
 
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?")
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let before = before.map(|id| id.to_string());
+        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?")
             .bind(user_id.to_string())
+            .bind(&before)
+            .bind(&before)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?
@@ -522,6 +553,8 @@ impl Store for SqliteStore {
                     kind: get_str(row, "kind")?,
                     detail: get_str(row, "detail")?,
                     created_at: get_ts(row, "created_at")?,
+                    ip: row.opt_text("ip")?,
+                    client: row.opt_text("client")?,
                 })
             })
             .collect()
@@ -772,7 +805,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ");
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT id, entity_type, entity_id, title, action, at, via FROM activity WHERE user_id = ");
         q.push_bind(user_id.to_string());
         if let Some(before) = before {
             q.push(" AND id < ").push_bind(before.to_string());
@@ -791,6 +824,7 @@ impl Store for SqliteStore {
                     title: get_str(r, "title")?,
                     action: get_str(r, "action")?,
                     at: get_ts(r, "at")?,
+                    via: r.opt_text("via")?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
