@@ -829,10 +829,10 @@ pub async fn key_created(State(state): State<AppState>, headers: HeaderMap, Path
         return Redirect::to("/signin").into_response();
     };
     let (reveal, clear) = flash::take(&state.settings, &headers, REVEAL);
-    let token = reveal
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
-        .filter(|r| r["id"] == id.as_str())
-        .and_then(|r| r["token"].as_str().map(str::to_owned));
+    let reveal = reveal.and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok());
+    // Another key's token (a second tab created one meanwhile) stays for that key's own page.
+    let clear = clear.filter(|_| reveal.as_ref().is_none_or(|r| r["id"] == id.as_str()));
+    let token = reveal.filter(|r| r["id"] == id.as_str()).and_then(|r| r["token"].as_str().map(str::to_owned));
     let key = match own_key(&state, &user, &id).await {
         Ok(key) => key,
         Err(e) => return server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>"),

@@ -138,6 +138,15 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
     assert!(resp.text().await.unwrap().contains("No active API key"));
     let confirm = b.get(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).send().await.unwrap();
     assert_eq!(confirm.status(), 404, "no confirmation for a revoked key");
+
+    // Two tabs: a key made in the second before the first tab's page loaded keeps its token for
+    // its own page; the first tab's page does not swallow it.
+    let first = post_key(&s, &b, &page, &[("name", "tab one"), ("scope", "read")]).await;
+    let second = post_key(&s, &b, &page, &[("name", "tab two"), ("scope", "read")]).await;
+    let first_page = b.get(s.url(first.headers()["location"].to_str().unwrap())).send().await.unwrap();
+    assert_eq!(first_page.status(), 410, "its token was replaced by the second key's");
+    let second_token = token_of(&created_page(&s, &b, second).await);
+    assert!(second_token.starts_with("nops_"));
 }
 
 #[tokio::test]
