@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod logging;
 pub mod mcp;
 pub mod server;
 pub mod service;

@@ -51,6 +51,11 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
         settings: Arc::new(settings),
     };
     let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
+    let limits = web::connections::Limits {
+        header_read_timeout: state.settings.header_read_timeout,
+        body_read_timeout: state.settings.body_read_timeout,
+        max_connections_per_addr: state.settings.max_connections_per_addr,
+    };
     let router = web::router(state);
 
     let flusher_app = app.clone();
@@ -84,9 +89,7 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let stop = shutdown.clone();
     let final_app = app.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await?;
+        web::connections::serve(listener, router, limits, stop).await;
         flusher.await.ok();
         final_app.flush_last_used().await.map_err(|e| anyhow::anyhow!("final last-used flush failed: {e}"))?;
         Ok(())

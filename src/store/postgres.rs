@@ -514,7 +514,10 @@ impl Store for PostgresStore {
         if let Some(p) = f.project_id {
             q.push(" AND project_id = ").push_bind(p);
         }
-        if !f.statuses.is_empty() {
+        if let [status] = f.statuses.as_slice() {
+            // `= ANY($n)` would not let the planner walk tasks(user_id, status, id) in id order.
+            q.push(" AND status = ").push_bind(status.clone());
+        } else if !f.statuses.is_empty() {
             q.push(" AND status = ANY(").push_bind(f.statuses.clone()).push(")");
         } else if !f.include_done {
             q.push(" AND status <> 'done'");

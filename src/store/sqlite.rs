@@ -14,6 +14,11 @@ use super::*;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Connections whose commits sync the WAL (`synchronous = FULL`), for the writes that must
+    /// survive a power loss and not only a crash: revocations and the security events. A commit
+    /// here also makes every earlier commit durable. Workspace writes keep `NORMAL` and its speed
+    /// (~3 ms per fsync on this machine's disk: 314 commits/s against 7,900).
+    durable: SqlitePool,
     /// The hot path's reads (credentials, task pages), on the caller's thread.
     readers: Readers,
 }
@@ -73,14 +78,17 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(256);
+        let durable =
+            SqlitePoolOptions::new().max_connections(2).connect_with(options.clone().synchronous(SqliteSynchronous::Full)).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
-        Ok(Self { pool, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
+        Ok(Self { pool, durable, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
     }
 
     /// One change and the record of it, in one transaction; false (and no record) if the
     /// change touched no row.
     async fn recorded<'q>(&self, change: Query<'q, Sqlite, SqliteArguments<'q>>, record: Record<'_>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let pool = if matches!(record, Record::Audit(_)) { &self.durable } else { &self.pool };
+        let mut tx = pool.begin().await?;
         let changed = change.execute(&mut *tx).await.map_err(conflict_or)?.rows_affected() > 0;
         if changed {
             insert_record(&mut *tx, record).await?;
@@ -171,6 +179,34 @@ impl Cols for rusqlite::Row<'_> {
     }
     fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
         Ok(self.get::<_, Vec<u8>>(col)?)
+    }
+}
+
+/// A rusqlite row of a known select list, read by position: looking a column up by name asks
+/// SQLite for every column's name in turn, which on a 20-row page cost a tenth of a request.
+struct Positional<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    names: &'static [&'static str],
+}
+
+impl Positional<'_, '_> {
+    fn index(&self, col: &str) -> rusqlite::Result<usize> {
+        self.names.iter().position(|n| *n == col).ok_or_else(|| rusqlite::Error::InvalidColumnName(col.to_owned()))
+    }
+}
+
+impl Cols for Positional<'_, '_> {
+    fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.row.get::<_, Option<Vec<u8>>>(self.index(col)?)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.row.get::<_, String>(self.index(col)?)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.row.get::<_, Option<String>>(self.index(col)?)?)
+    }
+    fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.row.get::<_, Vec<u8>>(self.index(col)?)?)
     }
 }
 
@@ -335,6 +371,23 @@ async fn insert_token<'c, E: sqlx::Executor<'c, Database = Sqlite>>(executor: E,
 }
 
 /// A task row as a JSON object whose keys are `Task`'s fields.
+/// The columns of a task, in the order every task query selects them.
+const TASK_COLUMN_NAMES: [&str; 13] = [
+    "id",
+    "user_id",
+    "project_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_date",
+    "assignee",
+    "completed_at",
+    "tags",
+    "created_at",
+    "updated_at",
+];
+
 const TASK_COLUMNS: &str =
     "id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at";
 
@@ -633,7 +686,7 @@ impl Store for SqliteStore {
         self.readers.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND user_id = ?"))?;
             let mut rows = stmt.query([id.to_string(), user_id.to_string()])?;
-            rows.next()?.map(|row| task_from(row)).transpose()
+            rows.next()?.map(|row| task_from(&Positional { row, names: &TASK_COLUMN_NAMES })).transpose()
         })
     }
 
@@ -685,7 +738,7 @@ impl Store for SqliteStore {
             let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
             let mut items = Vec::with_capacity(limit as usize + 1);
             while let Some(row) = rows.next()? {
-                items.push(task_from(row)?);
+                items.push(task_from(&Positional { row, names: &TASK_COLUMN_NAMES })?);
             }
             Ok(items)
         })?;
@@ -840,7 +893,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.durable.begin().await?;
         let now = ts(g.created_at);
         sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)")
             .bind(&now)
@@ -946,7 +999,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.durable.begin().await?;
         let done = sqlx::query("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(grant_id.to_string())
@@ -969,7 +1022,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(now))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.durable)
             .await?;
         Ok(())
     }
@@ -1068,5 +1121,15 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_columns_are_selected_in_the_order_they_are_read() {
+        assert_eq!(TASK_COLUMNS, TASK_COLUMN_NAMES.join(", "));
     }
 }

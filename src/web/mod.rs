@@ -22,6 +22,7 @@ use client_addr::ClientAddr;
 
 pub mod bearer;
 pub mod client_addr;
+pub mod connections;
 pub mod csrf;
 pub mod flash;
 pub mod html;
@@ -71,7 +72,7 @@ pub fn router(state: AppState) -> Router {
         // Only here: a fallback set on the OAuth routes would bypass their CORS layer (preflights).
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
-        .layer(middleware::from_fn(record_origin));
+        .layer(middleware::from_fn_with_state(state.clone(), record_origin));
     // Browser-based clients (the Inspector's web UI) call these cross-origin; none uses cookies.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -85,7 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route(oauth::REVOKE, post(oauth::revoke))
         .route(oauth::INTROSPECT, post(oauth::introspect))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
-        .layer(middleware::from_fn(record_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), record_origin))
         .layer(cors);
     router
         .merge(pages)

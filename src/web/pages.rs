@@ -456,7 +456,7 @@ fn snippets(mcp_url: &str, token: &str) -> [(&'static str, &'static str, &'stati
     let claude_desktop = pretty(serde_json::json!({
         "mcpServers": { "navis": {
             "command": "npx",
-            "args": ["-y", "mcp-remote", mcp_url, "--header", "Authorization:${NAVIS_AUTH}"],
+            "args": ["-y", "mcp-remote@0.15.1", mcp_url, "--header", "Authorization:${NAVIS_AUTH}"],
             "env": { "NAVIS_AUTH": format!("Bearer {token}") }
         }}
     }));
