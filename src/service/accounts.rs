@@ -27,6 +27,17 @@ pub enum SignIn {
     Busy,
 }
 
+/// The account page's check of the signed-in user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Right,
+    Wrong,
+    /// Too many recent failures for this account: try again after `wait`.
+    Throttled {
+        wait: Duration,
+    },
+}
+
 /// Who is signing in, as far as the edge can tell.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SignInContext<'a> {
@@ -141,27 +152,39 @@ impl App {
         self.hashing.run(move || hash_password(&password)).await.ok_or(ServiceError::Invalid("password hashing failed".into()))?
     }
 
-    /// Whether `password` is the user's, checked when a hashing slot is free.
-    async fn is_password(&self, user: &User, password: &str) -> ServiceResult<bool> {
+    /// Whether `password` is the signed-in user's (the account page asks before changing or
+    /// deleting anything). Counted against the account like a sign-in (`core::throttle`), so a
+    /// stolen session cannot be used to guess the password; a wrong one is a security event.
+    async fn check_own_password(&self, user: &User, password: &str) -> ServiceResult<PasswordCheck> {
         let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
+        let account_key = throttle::account_key(&user.email);
+        if let Some(wait) = self.store.reserve_sign_in(std::slice::from_ref(&account_key), self.now()).await? {
+            return Ok(PasswordCheck::Throttled { wait });
+        }
         let (password, hash) = (password.to_owned(), user.password_hash.clone());
-        Ok(self.hashing.run(move || verify_password(&password, &hash)).await.unwrap_or(false))
+        if self.hashing.run(move || verify_password(&password, &hash)).await.unwrap_or(false) {
+            self.store.settle_sign_in(&[], &[account_key]).await?;
+            return Ok(PasswordCheck::Right);
+        }
+        self.audit(user.id, audit::SIGN_IN_FAILED, "Wrong password entered on the account page").await?;
+        Ok(PasswordCheck::Wrong)
     }
 
     /// Changes the signed-in user's password after checking the current one, and signs out every
     /// other browser of theirs (`keep_session` is this browser's session cookie). API keys and
-    /// connected apps are separate credentials and keep working. False: wrong current password.
-    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: &str) -> ServiceResult<bool> {
+    /// connected apps are separate credentials and keep working.
+    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: &str) -> ServiceResult<PasswordCheck> {
         check_password(new)?;
-        if !self.is_password(user, current).await? {
-            return Ok(false);
+        let checked = self.check_own_password(user, current).await?;
+        if checked != PasswordCheck::Right {
+            return Ok(checked);
         }
         let hash = self.new_password_hash(new).await?;
         let event = self.audit_event(user.id, audit::PASSWORD_CHANGED, "Password changed; other browsers were signed out");
         if !self.store.set_password(user.id, &hash, Some(&digest(keep_session)), &event).await? {
             return Err(ServiceError::NotFound("No such account.".into()));
         }
-        Ok(true)
+        Ok(PasswordCheck::Right)
     }
 
     /// An administrator sets a user's password (`navis user set-password`): every browser
@@ -176,13 +199,14 @@ impl App {
         Ok(user)
     }
 
-    /// Deletes the account and everything that is the user's, after checking the password.
-    /// False: wrong password, nothing deleted.
-    pub async fn delete_account(&self, user: &User, password: &str) -> ServiceResult<bool> {
-        if !self.is_password(user, password).await? {
-            return Ok(false);
+    /// Deletes the account and everything that is the user's, after checking the password
+    /// (anything but `Right`: nothing deleted).
+    pub async fn delete_account(&self, user: &User, password: &str) -> ServiceResult<PasswordCheck> {
+        let checked = self.check_own_password(user, password).await?;
+        if checked == PasswordCheck::Right {
+            self.store.delete_user(user.id).await?;
         }
-        Ok(self.store.delete_user(user.id).await?)
+        Ok(checked)
     }
 
     pub async fn user_by_email(&self, email: &str) -> ServiceResult<User> {

@@ -27,7 +27,7 @@ use crate::core::throttle;
 use crate::mcp::edge::MCP_PATHS;
 use crate::service::{
     ServiceError,
-    accounts::{self, SESSION_LIFETIME, SignIn, SignInContext},
+    accounts::{self, PasswordCheck, SESSION_LIFETIME, SignIn, SignInContext},
     keys::{self, KeyView, expiry_from_date},
     oauth::AppView,
 };
@@ -199,6 +199,15 @@ fn too_many(page: Response, wait_secs: i64) -> Response {
         page.headers_mut().insert(header::RETRY_AFTER, v);
     }
     page
+}
+
+/// `Retry-After` for a throttle's wait: whole seconds, rounded up.
+fn retry_secs(wait: Duration) -> i64 {
+    wait.num_seconds() + i64::from(wait.subsec_nanos() > 0)
+}
+
+fn wrong_too_often(wait: Duration) -> String {
+    format!("Too many wrong passwords. Try again in {}.", throttle::human_wait(wait))
 }
 
 const BUSY: &str = "The server is busy; try again in a few seconds.";
@@ -408,7 +417,7 @@ pub async fn signin(
         Ok(SignIn::Refused) => again(StatusCode::UNAUTHORIZED, "Incorrect email or password.".into()).await,
         Ok(SignIn::Throttled { wait }) => too_many(
             again(StatusCode::TOO_MANY_REQUESTS, format!("Too many failed sign-ins. Try again in {}.", throttle::human_wait(wait))).await,
-            wait.num_seconds() + i64::from(wait.subsec_nanos() > 0),
+            retry_secs(wait),
         ),
         Ok(SignIn::Busy) => too_many(again(StatusCode::TOO_MANY_REQUESTS, BUSY.into()).await, BUSY_RETRY_SECS),
         Err(e) => sign_in_failed(e),
@@ -829,10 +838,10 @@ pub async fn key_created(State(state): State<AppState>, headers: HeaderMap, Path
         return Redirect::to("/signin").into_response();
     };
     let (reveal, clear) = flash::take(&state.settings, &headers, REVEAL);
-    let token = reveal
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok())
-        .filter(|r| r["id"] == id.as_str())
-        .and_then(|r| r["token"].as_str().map(str::to_owned));
+    let reveal = reveal.and_then(|r| serde_json::from_str::<serde_json::Value>(&r).ok());
+    // Another key's token (a second tab created one meanwhile) stays for that key's own page.
+    let clear = clear.filter(|_| reveal.as_ref().is_none_or(|r| r["id"] == id.as_str()));
+    let token = reveal.filter(|r| r["id"] == id.as_str()).and_then(|r| r["token"].as_str().map(str::to_owned));
     let key = match own_key(&state, &user, &id).await {
         Ok(key) => key,
         Err(e) => return server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>"),
@@ -1021,8 +1030,16 @@ pub async fn change_password(State(state): State<AppState>, headers: HeaderMap, 
     }
     let session = csrf::cookie(&state.settings, &headers, SESSION_COOKIE).unwrap_or_default();
     match state.app.change_password(&user, &form.current, &form.new, session).await {
-        Ok(true) => redirect_with_flash(&state, &headers, ACCOUNT, "Your password was changed. Every other browser was signed out."),
-        Ok(false) => again(AccountView { current_error: Some("This is not your current password.".into()), ..Default::default() }),
+        Ok(PasswordCheck::Right) => {
+            redirect_with_flash(&state, &headers, ACCOUNT, "Your password was changed. Every other browser was signed out.")
+        }
+        Ok(PasswordCheck::Wrong) => {
+            again(AccountView { current_error: Some("This is not your current password.".into()), ..Default::default() })
+        }
+        Ok(PasswordCheck::Throttled { wait }) => {
+            let view = AccountView { current_error: Some(wrong_too_often(wait)), ..Default::default() };
+            too_many(account_page(StatusCode::TOO_MANY_REQUESTS, &user, &form.csrf, view, None), retry_secs(wait))
+        }
         Err(ServiceError::Busy) => too_many(again(AccountView { current_error: Some(BUSY.into()), ..Default::default() }), BUSY_RETRY_SECS),
         Err(e) => internal_error(e),
     }
@@ -1043,12 +1060,16 @@ pub async fn delete_account(State(state): State<AppState>, headers: HeaderMap, F
     };
     let again = |view: AccountView| account_page(StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
     match state.app.delete_account(&user, &form.password).await {
-        Ok(true) => {
+        Ok(PasswordCheck::Right) => {
             let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, SameSite::Lax);
             with_cookies(Redirect::to("/?account_deleted=1").into_response(), [clear])
         }
-        Ok(false) => {
+        Ok(PasswordCheck::Wrong) => {
             again(AccountView { delete_error: Some("This is not your password; nothing was deleted.".into()), ..Default::default() })
+        }
+        Ok(PasswordCheck::Throttled { wait }) => {
+            let view = AccountView { delete_error: Some(wrong_too_often(wait)), ..Default::default() };
+            too_many(account_page(StatusCode::TOO_MANY_REQUESTS, &user, &form.csrf, view, None), retry_secs(wait))
         }
         Err(ServiceError::Busy) => too_many(again(AccountView { delete_error: Some(BUSY.into()), ..Default::default() }), BUSY_RETRY_SECS),
         Err(e) => internal_error(e),

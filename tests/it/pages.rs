@@ -138,6 +138,15 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
     assert!(resp.text().await.unwrap().contains("No active API key"));
     let confirm = b.get(s.url(&format!("/settings/connected-apps/keys/{key_id}/revoke"))).send().await.unwrap();
     assert_eq!(confirm.status(), 404, "no confirmation for a revoked key");
+
+    // Two tabs: a key made in the second before the first tab's page loaded keeps its token for
+    // its own page; the first tab's page does not swallow it.
+    let first = post_key(&s, &b, &page, &[("name", "tab one"), ("scope", "read")]).await;
+    let second = post_key(&s, &b, &page, &[("name", "tab two"), ("scope", "read")]).await;
+    let first_page = b.get(s.url(first.headers()["location"].to_str().unwrap())).send().await.unwrap();
+    assert_eq!(first_page.status(), 410, "its token was replaced by the second key's");
+    let second_token = token_of(&created_page(&s, &b, second).await);
+    assert!(second_token.starts_with("nops_"));
 }
 
 #[tokio::test]
@@ -381,6 +390,17 @@ async fn changing_the_password_signs_out_other_browsers_and_deleting_the_account
     let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"});
     assert_eq!(s.rpc(Some(&token), list.clone()).await.status(), 200, "API keys are separate credentials");
 
+    // Guessing the password with a signed-in browser is slowed down like guessing it at sign-in.
+    for _ in 0..5 {
+        assert_eq!(change("wrong password", "a third long password").await.unwrap().status(), 400);
+    }
+    let resp = change("wrong password", "a third long password").await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert!(resp.text().await.unwrap().contains("Too many wrong passwords."));
+    s.clock.advance(chrono::Duration::minutes(6));
+    assert!(after.contains("Your password was changed."));
+
     // Delete: only with the password; then the key, the session and the account are gone.
     let delete = |password: &'static str| {
         b.post(s.url("/settings/account/delete")).form(&[("password", password), ("csrf", &csrf_of(&after))]).send()
@@ -389,6 +409,7 @@ async fn changing_the_password_signs_out_other_browsers_and_deleting_the_account
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("nothing was deleted"));
     assert_eq!(s.rpc(Some(&token), list.clone()).await.status(), 200);
+    s.clock.advance(chrono::Duration::minutes(6)); // the account's slowdown after the guesses above
     let resp = delete("a new long password").await.unwrap();
     assert_eq!(resp.headers()["location"], "/?account_deleted=1");
     assert!(b.get(s.url("/?account_deleted=1")).send().await.unwrap().text().await.unwrap().contains("were deleted"));
