@@ -50,6 +50,15 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password (a forgotten one) and sign out every browser of theirs. Without
+    /// --password-stdin a random password is generated and printed once
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (first line)
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,17 +104,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("database is up to date: {}", settings.database_url);
             Ok(())
         }
-        Command::User(UserCommand::Create { email, password_stdin }) => {
+        Command::User(cmd) => {
             let app = crate::server::app(&settings, Arc::new(SystemClock)).await?;
-            let (password, generated) = if password_stdin {
+            let (UserCommand::Create { password_stdin, .. } | UserCommand::SetPassword { password_stdin, .. }) = &cmd;
+            let (password, generated) = if *password_stdin {
                 let mut input = String::new();
                 std::io::stdin().read_to_string(&mut input)?;
                 (input.lines().next().unwrap_or("").to_owned(), false)
             } else {
                 (crate::core::secret::random_base62(20), true)
             };
-            let user = app.create_user(&email, &password).await?;
-            eprintln!("created user {} ({})", user.email, user.id);
+            match cmd {
+                UserCommand::Create { email, .. } => {
+                    let user = app.create_user(&email, &password).await?;
+                    eprintln!("created user {} ({})", user.email, user.id);
+                }
+                UserCommand::SetPassword { email, .. } => {
+                    let user = app.set_password(&email, &password).await?;
+                    eprintln!("set the password of {}; every browser of theirs was signed out", user.email);
+                }
+            }
             if generated {
                 println!("{password}");
                 eprintln!("(the line above is the generated password; it is not shown again)");

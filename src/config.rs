@@ -7,11 +7,23 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./navis-data";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Each MCP session costs about 50 KB of memory: these bound what anonymous `initialize`
+/// requests (1,000 → ~50 MB) and any one user (100 → ~5 MB) can hold.
+pub const DEFAULT_MCP_MAX_PENDING_SESSIONS: usize = 1000;
+pub const DEFAULT_MCP_MAX_SESSIONS_PER_USER: usize = 100;
+pub const DEFAULT_MCP_SESSION_IDLE_SECS: u64 = 30 * 60;
+/// Slow clients (slowloris): a connection that has not sent a request's headers within this many
+/// seconds is closed (this also ends idle keep-alive connections), and one that has not sent the
+/// whole body this many seconds after the headers gets 408 and is closed.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
+/// Open connections from one client address; more are closed as soon as they are accepted.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDR: usize = 256;
 
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_fast_path, conformance_fixtures
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, trusted_proxies, conformance_fixtures
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -38,12 +50,33 @@ pub struct SettingsArgs {
     /// Browser origins allowed to call the MCP endpoint besides the public URL's own (comma-separated, e.g. https://app.example.com) [default: none]
     #[arg(long, global = true, env = "NAVIS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+    /// Close a connection that has not sent a request's headers (or, between requests, anything) within SECS [default: 10]
+    #[arg(long, global = true, env = "NAVIS_HEADER_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Answer 408 and close when a request's body has not arrived in full SECS after its headers [default: 30]
+    #[arg(long, global = true, env = "NAVIS_BODY_READ_TIMEOUT_SECS", value_name = "SECS")]
+    pub body_read_timeout_secs: Option<u64>,
+    /// Open connections allowed from one client IP address; more are closed on accept [default: 256]
+    #[arg(long, global = true, env = "NAVIS_MAX_CONNECTIONS_PER_ADDR", value_name = "N")]
+    pub max_connections_per_addr: Option<usize>,
     /// Give MCP clients that initialize a session (true), or serve every request on its own with JSON responses (false: no server state, any instance can answer) [default: true]
     #[arg(long, global = true, env = "NAVIS_MCP_SESSIONS", value_name = "BOOL")]
     pub mcp_sessions: Option<bool>,
     /// Answer plain sessionless `ping`, `tools/list` and `tools/call` requests directly instead of through an rmcp service per request (true|false; the answers are the same, false only costs speed) [default: true]
     #[arg(long, global = true, env = "NAVIS_MCP_FAST_PATH", value_name = "BOOL")]
     pub mcp_fast_path: Option<bool>,
+    /// MCP sessions opened without a token and not yet used with one (initialize needs no token); beyond this, 503 [default: 1000]
+    #[arg(long, global = true, env = "NAVIS_MCP_MAX_PENDING_SESSIONS", value_name = "N")]
+    pub mcp_max_pending_sessions: Option<usize>,
+    /// MCP sessions one user may hold at once; beyond this, 429 until one ends (DELETE) or goes idle [default: 100]
+    #[arg(long, global = true, env = "NAVIS_MCP_MAX_SESSIONS_PER_USER", value_name = "N")]
+    pub mcp_max_sessions_per_user: Option<usize>,
+    /// An MCP session unused for this many seconds ends (the client gets 404 and initializes again) [default: 1800]
+    #[arg(long, global = true, env = "NAVIS_MCP_SESSION_IDLE_SECS", value_name = "SECS")]
+    pub mcp_session_idle_secs: Option<u64>,
+    /// Reverse proxies whose X-Forwarded-For is believed, as addresses or CIDR blocks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8); the client's address is then the first one no trusted proxy vouches for [default: none: the connection's address]
+    #[arg(long, global = true, env = "NAVIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Add the MCP conformance suite's test tools, resources and prompts (for running the official suite; never in production) [default: false]
     #[arg(long, global = true, env = "NAVIS_CONFORMANCE_FIXTURES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub conformance_fixtures: Option<bool>,
@@ -60,8 +93,15 @@ struct FileSettings {
     allow_signup: Option<bool>,
     last_used_flush_secs: Option<u64>,
     allowed_origins: Option<Vec<String>>,
+    header_read_timeout_secs: Option<u64>,
+    body_read_timeout_secs: Option<u64>,
+    max_connections_per_addr: Option<usize>,
     mcp_sessions: Option<bool>,
     mcp_fast_path: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    mcp_max_pending_sessions: Option<usize>,
+    mcp_max_sessions_per_user: Option<usize>,
+    mcp_session_idle_secs: Option<u64>,
     conformance_fixtures: Option<bool>,
 }
 
@@ -77,8 +117,17 @@ pub struct Settings {
     pub last_used_flush_secs: u64,
     /// Extra browser origins (normalised `scheme://host[:port]`) allowed on the MCP endpoint.
     pub allowed_origins: Vec<String>,
+    pub header_read_timeout: std::time::Duration,
+    pub body_read_timeout: std::time::Duration,
+    pub max_connections_per_addr: usize,
     pub mcp_sessions: bool,
     pub mcp_fast_path: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (see `core::net::client_address`).
+    pub trusted_proxies: Vec<crate::core::net::Cidr>,
+    /// Sessions opened without a token and not yet used with one.
+    pub mcp_max_pending_sessions: usize,
+    pub mcp_max_sessions_per_user: usize,
+    pub mcp_session_idle: std::time::Duration,
     pub conformance_fixtures: bool,
 }
 
@@ -124,8 +173,41 @@ impl Settings {
                         .map_err(|_| anyhow::anyhow!("invalid allowed origin {o:?}: expected scheme://host[:port]"))
                 })
                 .collect::<anyhow::Result<_>>()?,
+            header_read_timeout: std::time::Duration::from_secs(at_least_one(
+                "header_read_timeout_secs",
+                args.header_read_timeout_secs.or(file.header_read_timeout_secs).unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            )?),
+            body_read_timeout: std::time::Duration::from_secs(at_least_one(
+                "body_read_timeout_secs",
+                args.body_read_timeout_secs.or(file.body_read_timeout_secs).unwrap_or(DEFAULT_BODY_READ_TIMEOUT_SECS),
+            )?),
+            max_connections_per_addr: at_least_one(
+                "max_connections_per_addr",
+                args.max_connections_per_addr.or(file.max_connections_per_addr).unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_ADDR),
+            )?,
             mcp_sessions: args.mcp_sessions.or(file.mcp_sessions).unwrap_or(true),
             mcp_fast_path: args.mcp_fast_path.or(file.mcp_fast_path).unwrap_or(true),
+            trusted_proxies: args
+                .trusted_proxies
+                .clone()
+                .or(file.trusted_proxies)
+                .unwrap_or_default()
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| c.parse().map_err(|e: String| anyhow::anyhow!("invalid trusted proxy: {e}")))
+                .collect::<anyhow::Result<_>>()?,
+            mcp_max_pending_sessions: at_least_one(
+                "mcp_max_pending_sessions",
+                args.mcp_max_pending_sessions.or(file.mcp_max_pending_sessions).unwrap_or(DEFAULT_MCP_MAX_PENDING_SESSIONS),
+            )?,
+            mcp_max_sessions_per_user: at_least_one(
+                "mcp_max_sessions_per_user",
+                args.mcp_max_sessions_per_user.or(file.mcp_max_sessions_per_user).unwrap_or(DEFAULT_MCP_MAX_SESSIONS_PER_USER),
+            )?,
+            mcp_session_idle: std::time::Duration::from_secs(at_least_one(
+                "mcp_session_idle_secs",
+                args.mcp_session_idle_secs.or(file.mcp_session_idle_secs).unwrap_or(DEFAULT_MCP_SESSION_IDLE_SECS),
+            )?),
             conformance_fixtures: args.conformance_fixtures.or(file.conformance_fixtures).unwrap_or(false),
         })
     }
@@ -168,6 +250,13 @@ impl Settings {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+fn at_least_one<N: PartialOrd + From<u8>>(name: &str, n: N) -> anyhow::Result<N> {
+    if n < N::from(1) {
+        anyhow::bail!("{name} must be at least 1");
+    }
+    Ok(n)
 }
 
 /// One canonical spelling of the public URL: it is the issuer and the resource, and

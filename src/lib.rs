@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod edge;
+pub mod logging;
 pub mod mcp;
 pub mod ops;
 pub mod server;

@@ -2,9 +2,8 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    Json, Router,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    Router,
+    http::{HeaderValue, header},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -47,16 +46,12 @@ pub fn router(state: AppState, transports: Arc<McpTransports>) -> Router {
     web::router(state.clone())
         .merge(mcp::router(state.clone(), transports))
         .merge(api::router(state))
-        .fallback(not_found)
+        .fallback(web::not_found)
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own
         // form posts, which would hide the very origin the CSRF check looks at.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-}
-
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not_found", "message": "No such route." }))).into_response()
 }
 
 /// Binds, then serves in the background until `shutdown` is cancelled; flushes last-used times on the way out.
@@ -73,6 +68,11 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let transports = Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token()));
     let state = AppState { app: app.clone(), settings: Arc::new(settings) };
     let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
+    let limits = web::connections::Limits {
+        header_read_timeout: state.settings.header_read_timeout,
+        body_read_timeout: state.settings.body_read_timeout,
+        max_connections_per_addr: state.settings.max_connections_per_addr,
+    };
     let router = router(state, transports);
 
     let flusher_app = app.clone();
@@ -106,9 +106,7 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let stop = shutdown.clone();
     let final_app = app.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await?;
+        web::connections::serve(listener, router, limits, stop).await;
         flusher.await.ok();
         final_app.flush_last_used().await.map_err(|e| anyhow::anyhow!("final last-used flush failed: {e}"))?;
         Ok(())

@@ -6,3 +6,4 @@ pub mod scope;
 pub mod secret;
 pub mod throttle;
 pub mod token;
+pub mod user_agent;

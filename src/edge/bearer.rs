@@ -11,10 +11,15 @@ pub const UNAUTHORIZED_BODY: &str = r#"{"error":"unauthorized","message":"Missin
 pub const FORBIDDEN_BODY: &str = r#"{"error":"forbidden","message":"This operation requires the mcp:write scope."}"#;
 
 /// The token of an `Authorization: Bearer …` header. A header with another scheme, or an
-/// empty token, yields `Some("")`: something was presented, and it is malformed.
-/// Tokens in query strings or cookies are never looked at.
+/// empty token, yields `Some("")`: something was presented, and it is malformed. So do two
+/// `Authorization` headers: a request carries one credential (RFC 6750 §3.1), and picking one
+/// would let whoever added the other choose. Tokens in query strings or cookies are never looked at.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?;
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return Some("");
+    }
     let value = value.to_str().unwrap_or("").trim();
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token.trim()),
@@ -104,5 +109,8 @@ mod tests {
         assert_eq!(bearer_token(&headers("bearer  nops_x ")), Some("nops_x"));
         assert_eq!(bearer_token(&headers("Basic dXNlcjpwYXNz")), Some(""));
         assert_eq!(bearer_token(&headers("Bearer")), Some(""));
+        let mut two = headers("Bearer nops_x");
+        two.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer nops_y"));
+        assert_eq!(bearer_token(&two), Some(""), "two credentials are one malformed request");
     }
 }

@@ -5,10 +5,7 @@
 //! `initialize`, no session and no `Accept` header, which rmcp's session mode refuses (400,
 //! "session id required") and its Accept check refuses (406). Such requests go to the
 //! sessionless service, with `Accept` filled in here; clients that initialize get a session.
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     body::{Body, Bytes},
@@ -16,15 +13,19 @@ use axum::{
     http::{HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService,
-    session::{local::LocalSessionManager, never::NeverSessionManager},
+    session::{SessionManager, local::LocalSessionManager, never::NeverSessionManager},
 };
-use serde::Deserialize;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::{McpState, NavisMcp, tools};
+use super::{
+    McpState, NavisMcp,
+    sessions::{Claim, Full, Limits, Sessions},
+    tools,
+};
 use crate::config::Settings;
 use crate::edge::bearer;
 pub use crate::edge::{MCP_PATHS, PRM_PREFIX};
@@ -36,13 +37,9 @@ pub struct McpTransports {
     sessions_enabled: bool,
     /// Host names a loopback server answers to (DNS-rebinding protection); `None` on a public server.
     allowed_hosts: Option<Vec<String>>,
-    /// Which user a session belongs to: the first principal that used it. Another user's
-    /// token on the same session id gets 404, as if the session did not exist.
-    owners: Mutex<HashMap<String, Uuid>>,
+    /// Who holds which session, and the caps on how many there may be.
+    sessions: Sessions,
 }
-
-/// When this many owners are remembered, those of sessions rmcp has ended (idle timeout) are dropped.
-const PRUNE_OWNERS_AT: usize = 10_000;
 
 impl McpTransports {
     pub fn new(app: crate::App, settings: &Settings, shutdown: tokio_util::sync::CancellationToken) -> Self {
@@ -61,7 +58,9 @@ impl McpTransports {
         };
         let fixtures = settings.conformance_fixtures;
         let factory_app = app.clone();
-        let session_manager = Arc::new(LocalSessionManager::default());
+        let mut session_manager = LocalSessionManager::default();
+        session_manager.session_config.keep_alive = Some(settings.mcp_session_idle);
+        let session_manager = Arc::new(session_manager);
         let with_sessions =
             StreamableHttpService::new(move || Ok(NavisMcp::new(factory_app.clone(), fixtures)), session_manager.clone(), base.clone());
         let sessionless = StreamableHttpService::new(
@@ -69,14 +68,12 @@ impl McpTransports {
             Arc::new(NeverSessionManager::default()),
             base.with_legacy_session_mode(false).with_json_response(true),
         );
-        Self {
-            with_sessions,
-            session_manager,
-            sessionless,
-            sessions_enabled: settings.mcp_sessions,
-            allowed_hosts,
-            owners: Mutex::new(HashMap::new()),
-        }
+        let sessions = Sessions::new(Limits {
+            max_pending: settings.mcp_max_pending_sessions,
+            max_per_user: settings.mcp_max_sessions_per_user,
+            idle: settings.mcp_session_idle,
+        });
+        Self { with_sessions, session_manager, sessionless, sessions_enabled: settings.mcp_sessions, allowed_hosts, sessions }
     }
 
     pub fn sessions_enabled(&self) -> bool {
@@ -94,23 +91,91 @@ impl McpTransports {
         allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
     }
 
-    fn owner(&self, session: &str) -> Option<Uuid> {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner()).get(session).copied()
+    /// Forgets the sessions — of `user`, or everyone's — that rmcp has ended when they went idle.
+    async fn forget_ended(&self, user: Option<Uuid>) {
+        let live = self.session_manager.sessions.read().await;
+        self.sessions.forget_ended(user, |id| live.contains_key(id));
     }
 
-    fn bind(&self, session: &str, user: Uuid) {
-        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
-        if owners.len() >= PRUNE_OWNERS_AT
-            && let Ok(live) = self.session_manager.sessions.try_read()
-        {
-            owners.retain(|id, _| live.contains_key(id.as_str()));
+    /// Room for a new session: `user`'s, or a pending one. When it looks full, sessions that have
+    /// ended make room first (rmcp's idle ones for a user, stale pending ones for anonymous).
+    async fn room(&self, user: Option<Uuid>) -> Result<(), Full> {
+        match user {
+            None => self.sessions.room_for_pending(Instant::now()).map(|stale| self.close(stale)),
+            Some(user) => match self.sessions.room_for_user(user, Instant::now()) {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    self.forget_ended(Some(user)).await;
+                    self.sessions.room_for_user(user, Instant::now())
+                }
+            },
         }
-        owners.entry(session.to_owned()).or_insert(user);
     }
 
-    fn forget(&self, session: &str) {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner()).remove(session);
+    /// Records the session rmcp has just opened, or closes it again if the cap was reached meanwhile.
+    async fn record(&self, session: &str, user: Option<Uuid>) -> Result<(), Full> {
+        let now = Instant::now();
+        let recorded = match user {
+            None => self.sessions.add_pending(session, now),
+            Some(user) => self.sessions.add_owned(session, user, now),
+        };
+        if recorded.is_err() {
+            self.close(vec![session.to_owned()]);
+        }
+        if self.sessions.prune_due(now) {
+            self.forget_ended(None).await;
+        }
+        recorded
     }
+
+    async fn claim(&self, session: &str, user: Uuid, ending: bool) -> Claim {
+        match self.sessions.claim(session, user, ending, Instant::now()) {
+            Claim::UserFull { .. } => {
+                self.forget_ended(Some(user)).await;
+                self.sessions.claim(session, user, ending, Instant::now())
+            }
+            claim => claim,
+        }
+    }
+
+    /// Ends sessions in rmcp, in the background.
+    fn close(&self, sessions: Vec<String>) {
+        if sessions.is_empty() {
+            return;
+        }
+        let manager = self.session_manager.clone();
+        tokio::spawn(async move {
+            for session in sessions {
+                if let Err(e) = manager.close_session(&session.into()).await {
+                    tracing::debug!(error = %e, "cannot close an MCP session");
+                }
+            }
+        });
+    }
+}
+
+/// 503 when too many sessions wait for their first use with a token, 429 when a user holds too
+/// many: a JSON-RPC error without id, and when to try again.
+fn no_room(full: Full) -> Response {
+    let (status, retry_after, message) = match full {
+        Full::Pending { retry_after } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            retry_after,
+            "Too many MCP sessions are waiting for their first request with a token; retry later, or initialize with your token.",
+        ),
+        Full::User { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            retry_after,
+            "You hold the most MCP sessions allowed at once; end sessions you no longer use (DELETE) or retry later.",
+        ),
+    };
+    let mut response = jsonrpc_error(status, -32000, message);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+    response
+}
+
+fn session_not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response()
 }
 
 /// May a page from `origin` call the MCP endpoint? Our own origin and the configured allowlist
@@ -137,16 +202,27 @@ pub fn resource_metadata_url(settings: &Settings, request_path: &str) -> String 
     settings.url(&format!("{PRM_PREFIX}{path}"))
 }
 
-/// Just enough of a JSON-RPC message to route and authorize it.
-#[derive(Deserialize)]
-struct Peek {
-    method: Option<String>,
-    params: Option<PeekParams>,
-}
-
-#[derive(Deserialize)]
-struct PeekParams {
-    name: Option<String>,
+/// Why a body rmcp cannot decode is refused, as the JSON-RPC error the README promises (rmcp
+/// itself would answer 415 in plain text): -32700 when it is not JSON serde can read (invalid
+/// UTF-8, a lone surrogate, a number out of range, nesting deeper than 127), -32600 when it is
+/// JSON but not one JSON-RPC message.
+fn undecodable(body: &[u8], error: &serde_json::Error) -> Response {
+    use serde_json::error::Category;
+    if matches!(error.classify(), Category::Syntax | Category::Eof | Category::Io) {
+        return jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            &format!("Parse error: the body is not JSON this server can read ({error})."),
+        );
+    }
+    if body.trim_ascii_start().starts_with(b"[") {
+        return jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Invalid request: JSON-RPC batches are not supported; send one message per POST.",
+        );
+    }
+    jsonrpc_error(StatusCode::BAD_REQUEST, -32600, &format!("Invalid request: expected one JSON-RPC 2.0 message ({error})."))
 }
 
 fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
@@ -208,31 +284,44 @@ async fn stream_or_end(state: &McpState, request: Request, metadata_url: &str) -
     in_session(state, principal.user_id, Request::from_parts(parts, body), deleting).await
 }
 
-/// Serves a request that carries a session id, refusing it if the session belongs to someone else.
+/// Serves a request that carries a session id, refusing it if the session belongs to someone
+/// else (404, as if it did not exist) or would take the user over the cap (429).
 async fn in_session(state: &McpState, user: Uuid, request: Request, deleting: bool) -> Response {
-    let session = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(session) = &session
-        && state.mcp.owner(session).is_some_and(|owner| owner != user)
-    {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], "Not Found: Session not found").into_response();
+    let Some(session) = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return serve(state.mcp.with_sessions.clone(), request).await;
+    };
+    match state.mcp.claim(&session, user, deleting).await {
+        Claim::Granted => {}
+        Claim::NotFound => return session_not_found(),
+        Claim::UserFull { retry_after } => return no_room(Full::User { retry_after }),
     }
     let mut response = serve(state.mcp.with_sessions.clone(), request).await;
-    if let Some(session) = &session
-        && response.status().is_success()
-    {
-        if deleting {
-            state.mcp.forget(session);
-            // The session is gone when rmcp answers, yet it says 202; RFC 9110 §9.3.5 says 204 for a
-            // DELETE already enacted, and the MCP Python SDK 1.x (under LangChain's adapters) logs
-            // "Session termination failed: 202" on every close otherwise.
-            if response.status() == StatusCode::ACCEPTED {
-                *response.status_mut() = StatusCode::NO_CONTENT;
-            }
-        } else {
-            state.mcp.bind(session, user)
-        }
+    if response.status() == StatusCode::NOT_FOUND || (deleting && response.status().is_success()) {
+        state.mcp.sessions.forget(&session);
+    }
+    if deleting && response.status() == StatusCode::ACCEPTED {
+        // The session is gone when rmcp answers, yet it says 202: RFC 9110 §9.3.5 says 204 for a
+        // DELETE already enacted, and the MCP Python SDK 1.x (under LangChain's adapters) logs
+        // "Session termination failed: 202" on every close otherwise.
+        *response.status_mut() = StatusCode::NO_CONTENT;
     }
     response
+}
+
+/// `initialize` opens a session: `user`'s when it carried a token, else a pending one.
+async fn open_session(state: &McpState, user: Option<Uuid>, request: Request) -> Response {
+    // Checked cheaply before rmcp builds the session, and again once it is named.
+    if let Err(full) = state.mcp.room(user).await {
+        return no_room(full);
+    }
+    let response = serve(state.mcp.with_sessions.clone(), request).await;
+    let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return response;
+    };
+    match state.mcp.record(&session, user).await {
+        Ok(()) => response,
+        Err(full) => no_room(full),
+    }
 }
 
 async fn post(state: &McpState, request: Request, metadata_url: &str) -> Response {
@@ -247,11 +336,18 @@ async fn post(state: &McpState, request: Request, metadata_url: &str) -> Respons
     if let Some(response) = super::fast::try_answer(state, &parts, &bytes, metadata_url).await {
         return response;
     }
-    let peek: Option<Peek> = serde_json::from_slice(&bytes).ok();
-    let method = peek.as_ref().and_then(|p| p.method.as_deref());
-    let is_initialize = method == Some("initialize");
+    // Decoded once here, exactly as rmcp decodes it, so that anything rmcp would refuse is
+    // refused here with a JSON-RPC error; the edge routes and authorizes by the same message.
+    let message = serde_json::from_slice::<ClientJsonRpcMessage>(&bytes);
+    let request = match &message {
+        Ok(ClientJsonRpcMessage::Request(r)) => Some(&r.request),
+        _ => None,
+    };
+    // `initialize` is the one method allowed before authentication; only a well-formed one opens
+    // a session (a malformed one goes to the sessionless service, which answers -32602).
+    let is_initialize = request.is_some_and(|r| r.method() == "initialize");
+    let opens_session = matches!(request, Some(ClientRequest::InitializeRequest(_)));
 
-    // `initialize` is the one method allowed before authentication.
     let principal = if is_initialize {
         state.app.authenticate(bearer::bearer_token(&parts.headers)).await.ok().and_then(Result::ok)
     } else {
@@ -259,20 +355,11 @@ async fn post(state: &McpState, request: Request, metadata_url: &str) -> Respons
             Ok(principal) => principal,
             Err(refused) => return refused,
         };
-        let Some(peek) = &peek else {
-            return match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Err(_) => jsonrpc_error(StatusCode::BAD_REQUEST, -32700, "Parse error: the body is not valid JSON."),
-                Ok(serde_json::Value::Array(_)) => jsonrpc_error(
-                    StatusCode::BAD_REQUEST,
-                    -32600,
-                    "Invalid request: JSON-RPC batches are not supported; send one message per POST.",
-                ),
-                Ok(_) => jsonrpc_error(StatusCode::BAD_REQUEST, -32600, "Invalid request: expected a JSON-RPC 2.0 message object."),
-            };
-        };
-        if peek.method.as_deref() == Some("tools/call")
-            && let Some(name) = peek.params.as_ref().and_then(|p| p.name.as_deref())
-            && tools::needs_write(name)
+        if let Err(error) = &message {
+            return undecodable(&bytes, error);
+        }
+        if let Some(ClientRequest::CallToolRequest(call)) = request
+            && tools::needs_write(&call.params.name)
             && !principal.access.can_write()
         {
             state.app.metrics.forbidden();
@@ -283,13 +370,13 @@ async fn post(state: &McpState, request: Request, metadata_url: &str) -> Respons
     if let Some(principal) = &principal {
         parts.extensions.insert(principal.clone());
     }
-    if is_initialize {
+    if opens_session {
         // The version is negotiated in the body; a stray header must not sink the handshake
         // (rmcp would answer 400 when it disagrees with the body).
         parts.headers.remove("mcp-protocol-version");
     }
 
-    let with_session = state.mcp.sessions_enabled && (is_initialize || parts.headers.contains_key(SESSION_HEADER));
+    let with_session = state.mcp.sessions_enabled && (opens_session || parts.headers.contains_key(SESSION_HEADER));
     if !with_session || !parts.headers.contains_key(header::ACCEPT) {
         // rmcp demands both media types; the seed's curl sends no Accept at all.
         let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -301,16 +388,8 @@ async fn post(state: &McpState, request: Request, metadata_url: &str) -> Respons
     if !with_session {
         return serve(state.mcp.sessionless.clone(), request).await;
     }
-    match (is_initialize, principal) {
-        // A new session: bind it at once when the initialize carried a token.
-        (true, Some(principal)) => {
-            let response = serve(state.mcp.with_sessions.clone(), request).await;
-            if let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
-                state.mcp.bind(session, principal.user_id);
-            }
-            response
-        }
-        (true, None) => serve(state.mcp.with_sessions.clone(), request).await,
+    match (opens_session, principal) {
+        (true, principal) => open_session(state, principal.map(|p| p.user_id), request).await,
         (false, Some(principal)) => in_session(state, principal.user_id, request, false).await,
         (false, None) => bearer::unauthorized(metadata_url, crate::service::AuthFailure::Missing),
     }

@@ -5,6 +5,7 @@ pub mod fast;
 pub mod fixtures;
 pub mod prompts;
 pub mod resources;
+pub mod sessions;
 pub mod tools;
 
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use rmcp::{
     ErrorData as McpError, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo, GetPromptRequestParams,
-        GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-        LoggingLevel, PaginatedRequestParams, ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse,
-        ReadResourceResult, Reference, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-        UnsubscribeRequestParams,
+        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo, CustomRequest, CustomResult,
+        ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams, ListPromptsResult,
+        ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams, ProgressNotificationParam,
+        ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Reference, ServerCapabilities, ServerConfig,
+        SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
@@ -242,4 +243,39 @@ impl ServerHandler for NavisMcp {
         }
         Err(McpError::invalid_params("Navis resources do not support subscriptions.", None))
     }
+
+    /// rmcp decodes a request whose params do not fit its method as a custom request, which
+    /// would be "method not found"; for a method Navis serves it is invalid params (-32602).
+    async fn on_custom_request(&self, request: CustomRequest, _context: RequestContext<RoleServer>) -> Result<CustomResult, McpError> {
+        match params_shape_error(&request) {
+            Some(why) => Err(McpError::invalid_params(format!("Invalid params for {}: {why}", request.method), None)),
+            None => Err(McpError::new(ErrorCode::METHOD_NOT_FOUND, request.method, None)),
+        }
+    }
+}
+
+/// Why a custom request's params do not fit the method of that name, for the methods Navis
+/// serves; `None` for any other method.
+fn params_shape_error(request: &CustomRequest) -> Option<String> {
+    fn why<T: serde::de::DeserializeOwned>(params: Option<&serde_json::Value>) -> String {
+        match serde_path_to_error::deserialize::<_, T>(params.unwrap_or(&serde_json::Value::Null)) {
+            Err(e) => e.to_string(),
+            Ok(_) => "they do not have the shape the method takes".into(),
+        }
+    }
+    let params = request.params.as_ref();
+    Some(match request.method.as_str() {
+        "initialize" => why::<InitializeRequestParams>(params),
+        "tools/call" => why::<CallToolRequestParams>(params),
+        "resources/read" => why::<ReadResourceRequestParams>(params),
+        "resources/subscribe" => why::<SubscribeRequestParams>(params),
+        "resources/unsubscribe" => why::<UnsubscribeRequestParams>(params),
+        "prompts/get" => why::<GetPromptRequestParams>(params),
+        "completion/complete" => why::<CompleteRequestParams>(params),
+        "logging/setLevel" => why::<SetLevelRequestParams>(params),
+        "ping" | "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
+            why::<Option<PaginatedRequestParams>>(params)
+        }
+        _ => return None,
+    })
 }

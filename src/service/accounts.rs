@@ -27,6 +27,17 @@ pub enum SignIn {
     Busy,
 }
 
+/// The account page's check of the signed-in user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Right,
+    Wrong,
+    /// Too many recent failures for this account: try again after `wait`.
+    Throttled {
+        wait: Duration,
+    },
+}
+
 /// Who is signing in, as far as the edge can tell.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SignInContext<'a> {
@@ -110,25 +121,92 @@ pub fn normalize_email(email: &str) -> ServiceResult<String> {
     Ok(email.to_lowercase())
 }
 
+/// Whether a new password is acceptable (the sign-up page shows why not beside the field).
+pub fn check_password(password: &str) -> ServiceResult<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("The password must be at least {MIN_PASSWORD_LEN} characters.")));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
+    }
+    Ok(())
+}
+
 impl App {
     pub async fn create_user(&self, email: &str, password: &str) -> ServiceResult<User> {
         let email = normalize_email(email)?;
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(ServiceError::Invalid(format!("The password must be at least {MIN_PASSWORD_LEN} characters.")));
-        }
-        if password.len() > MAX_PASSWORD_LEN {
-            return Err(ServiceError::Invalid(format!("The password must be at most {MAX_PASSWORD_LEN} bytes.")));
-        }
-        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
-        let password = password.to_owned();
-        let password_hash =
-            self.hashing.run(move || hash_password(&password)).await.ok_or(ServiceError::Invalid("password hashing failed".into()))??;
+        let password_hash = self.new_password_hash(password).await?;
         let user = User { id: Uuid::now_v7(), email, password_hash, created_at: self.now() };
         match self.store.insert_user(&user).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict) => Err(ServiceError::Conflict("An account with this email already exists.".into())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The hash of an acceptable new password, made when a hashing slot is free.
+    async fn new_password_hash(&self, password: &str) -> ServiceResult<String> {
+        check_password(password)?;
+        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
+        let password = password.to_owned();
+        self.hashing.run(move || hash_password(&password)).await.ok_or(ServiceError::Invalid("password hashing failed".into()))?
+    }
+
+    /// Whether `password` is the signed-in user's (the account page asks before changing or
+    /// deleting anything). Counted against the account like a sign-in (`core::throttle`), so a
+    /// stolen session cannot be used to guess the password; a wrong one is a security event.
+    async fn check_own_password(&self, user: &User, password: &str) -> ServiceResult<PasswordCheck> {
+        let _queued = self.hashing.admit().map_err(|Busy| ServiceError::Busy)?;
+        let account_key = throttle::account_key(&user.email);
+        if let Some(wait) = self.store.reserve_sign_in(std::slice::from_ref(&account_key), self.now()).await? {
+            return Ok(PasswordCheck::Throttled { wait });
+        }
+        let (password, hash) = (password.to_owned(), user.password_hash.clone());
+        if self.hashing.run(move || verify_password(&password, &hash)).await.unwrap_or(false) {
+            self.store.settle_sign_in(&[], &[account_key]).await?;
+            return Ok(PasswordCheck::Right);
+        }
+        self.audit(user.id, audit::SIGN_IN_FAILED, "Wrong password entered on the account page").await?;
+        Ok(PasswordCheck::Wrong)
+    }
+
+    /// Changes the signed-in user's password after checking the current one, and signs out every
+    /// other browser of theirs (`keep_session` is this browser's session cookie). API keys and
+    /// connected apps are separate credentials and keep working.
+    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: &str) -> ServiceResult<PasswordCheck> {
+        check_password(new)?;
+        let checked = self.check_own_password(user, current).await?;
+        if checked != PasswordCheck::Right {
+            return Ok(checked);
+        }
+        let hash = self.new_password_hash(new).await?;
+        let event = self.audit_event(user.id, audit::PASSWORD_CHANGED, "Password changed; other browsers were signed out");
+        if !self.store.set_password(user.id, &hash, Some(&digest(keep_session)), &event).await? {
+            return Err(ServiceError::NotFound("No such account.".into()));
+        }
+        Ok(PasswordCheck::Right)
+    }
+
+    /// An administrator sets a user's password (`navis user set-password`): every browser
+    /// session of the user ends.
+    pub async fn set_password(&self, email: &str, new: &str) -> ServiceResult<User> {
+        let user = self.user_by_email(email).await?;
+        let hash = self.new_password_hash(new).await?;
+        let event = self.audit_event(user.id, audit::PASSWORD_CHANGED, "Password set by an administrator; every browser was signed out");
+        if !self.store.set_password(user.id, &hash, None, &event).await? {
+            return Err(ServiceError::NotFound(format!("No user with email {}.", user.email)));
+        }
+        Ok(user)
+    }
+
+    /// Deletes the account and everything that is the user's, after checking the password
+    /// (anything but `Right`: nothing deleted).
+    pub async fn delete_account(&self, user: &User, password: &str) -> ServiceResult<PasswordCheck> {
+        let checked = self.check_own_password(user, password).await?;
+        if checked == PasswordCheck::Right {
+            self.store.delete_user(user.id).await?;
+        }
+        Ok(checked)
     }
 
     pub async fn user_by_email(&self, email: &str) -> ServiceResult<User> {

@@ -44,6 +44,18 @@ pub fn expiry_from_date(date: NaiveDate, now: DateTime<Utc>) -> ServiceResult<Da
     Ok(at)
 }
 
+/// A key's name, trimmed, or why it cannot be one (the page shows this beside the name field).
+pub fn check_name(name: &str) -> ServiceResult<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ServiceError::Invalid("Give the key a name, so you can recognise it later.".into()));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(ServiceError::Invalid(format!("The key name must be at most {MAX_NAME_LEN} characters.")));
+    }
+    Ok(name)
+}
+
 /// A key's status at `now`: revoked wins over expired.
 pub fn key_status(key: &ApiKey, now: DateTime<Utc>) -> &'static str {
     if key.revoked_at.is_some() {
@@ -63,13 +75,7 @@ impl App {
         access: Access,
         expires_at: Option<DateTime<Utc>>,
     ) -> ServiceResult<CreatedKey> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(ServiceError::Invalid("Give the key a name, so you can recognise it later.".into()));
-        }
-        if name.chars().count() > MAX_NAME_LEN {
-            return Err(ServiceError::Invalid(format!("The key name must be at most {MAX_NAME_LEN} characters.")));
-        }
+        let name = check_name(name)?;
         let now = self.now();
         if expires_at.is_some_and(|e| e <= now) {
             return Err(ServiceError::Invalid("The expiration date must be in the future.".into()));
@@ -115,14 +121,18 @@ impl App {
             .collect())
     }
 
-    /// Revokes one of the user's keys; accepts the bare id or the `nops_…` display id.
-    pub async fn revoke_api_key(&self, user_id: Uuid, id: &str) -> ServiceResult<()> {
+    /// Revokes one of the user's keys; accepts the bare id or the `nops_…` display id. Returns
+    /// the key as it was, so the caller can name it; the security event names it too.
+    pub async fn revoke_api_key(&self, user_id: Uuid, id: &str) -> ServiceResult<ApiKey> {
         let id = id.strip_prefix(TokenKind::ApiKey.prefix()).unwrap_or(id);
-        let event = self.audit_event(user_id, audit::KEY_REVOKED, format!("API key {} revoked", token::display_id(TokenKind::ApiKey, id)));
+        let not_found = || ServiceError::NotFound("No active API key with that id.".into());
+        let key = self.store.api_key(id).await?.filter(|k| k.user_id == user_id).ok_or_else(not_found)?;
+        let detail = format!("API key \"{}\" ({}) revoked", key.name, token::display_id(TokenKind::ApiKey, id));
+        let event = self.audit_event(user_id, audit::KEY_REVOKED, detail);
         if !self.store.revoke_api_key(user_id, id, self.now(), &event).await? {
-            return Err(ServiceError::NotFound("No active API key with that id.".into()));
+            return Err(not_found());
         }
-        Ok(())
+        Ok(key)
     }
 
     /// The bearer check: format and checksum first (no I/O), then one indexed lookup

@@ -72,6 +72,10 @@ pub struct AuditEvent {
     pub kind: String,
     pub detail: String,
     pub created_at: DateTime<Utc>,
+    /// The address of the client whose request caused it, when a request did.
+    pub ip: Option<String>,
+    /// That client's family (`core::user_agent::family`), when it sent a `User-Agent`.
+    pub client: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +125,8 @@ pub struct Activity {
     pub title: String,
     pub action: &'static str,
     pub at: DateTime<Utc>,
+    /// The credential that made the change (`api_key:<id>`, `oauth:<client id>`).
+    pub via: Option<String>,
 }
 
 /// An activity record as read back.
@@ -132,6 +138,7 @@ pub struct ActivityEntry {
     pub title: String,
     pub action: String,
     pub at: DateTime<Utc>,
+    pub via: Option<String>,
 }
 
 /// A registered OAuth client (RFC 7591 dynamic registration).
@@ -303,6 +310,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, digest: &[u8], expires_at: DateTime<Utc>, signed_in: &AuditEvent) -> StoreResult<()>;
     async fn session_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
     async fn delete_session(&self, digest: &[u8]) -> StoreResult<()>;
+    /// Sets the user's password hash, ends the user's browser sessions but `keep_session` (all of
+    /// them when `None`) and writes `audit`, in one transaction; false if there is no such user.
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<&[u8]>, audit: &AuditEvent) -> StoreResult<bool>;
+    /// Deletes the user and, through the foreign keys, everything that is theirs: sessions, API
+    /// keys, OAuth grants with their codes and tokens, the workspace and its activity, the audit trail.
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<bool>;
 
     // API keys
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()>;
@@ -316,7 +329,8 @@ pub trait Store: Send + Sync + 'static {
     // Audit trail
     /// An event that records no change of its own (a failed sign-in).
     async fn insert_audit(&self, event: &AuditEvent) -> StoreResult<()>;
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// The user's events, newest first, older than `before` when given.
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>>;
 
     // Projects
     async fn insert_project(&self, project: &Project, activity: &Activity) -> StoreResult<()>;

@@ -173,6 +173,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Vec<T>>;
     async fn fetch_optional<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>>;
     async fn begin(&self) -> StoreResult<Self::Tx>;
+    /// A transaction whose commit must survive a power loss, not only a crash: revocations,
+    /// grants and security events. PostgreSQL's every commit is; SQLite's are on a second pool.
+    async fn begin_durable(&self) -> StoreResult<Self::Tx> {
+        self.begin().await
+    }
 }
 
 /// A transaction: everything in it commits together, or nothing does.
@@ -186,29 +191,34 @@ pub trait Tx: Send {
 /// The statement that writes a change's record.
 pub fn record(record: Record<'_>) -> Stmt<'_> {
     match record {
-        Record::Activity(a) => {
-            Stmt::new("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                .bind(a.id)
-                .bind(a.user_id)
-                .bind(a.entity_type)
-                .bind(a.entity_id)
-                .bind(&a.title)
-                .bind(a.action)
-                .bind(a.at)
+        Record::Activity(a) => Stmt::new(
+            "INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.id)
+        .bind(a.user_id)
+        .bind(a.entity_type)
+        .bind(a.entity_id)
+        .bind(&a.title)
+        .bind(a.action)
+        .bind(a.at)
+        .bind(&a.via),
+        Record::Audit(e) => {
+            Stmt::new("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(e.id)
+                .bind(e.user_id)
+                .bind(&e.kind)
+                .bind(&e.detail)
+                .bind(e.created_at)
+                .bind(&e.ip)
+                .bind(&e.client)
         }
-        Record::Audit(e) => Stmt::new("INSERT INTO audit_events (id, user_id, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(e.id)
-            .bind(e.user_id)
-            .bind(&e.kind)
-            .bind(&e.detail)
-            .bind(e.created_at),
     }
 }
 
 /// One change and the record of it, in one transaction; false (and no record) if the change
 /// touched no row.
 pub async fn recorded<B: Backend>(db: &B, change: Stmt<'_>, rec: Record<'_>) -> StoreResult<bool> {
-    let mut tx = db.begin().await?;
+    let mut tx = if matches!(rec, Record::Audit(_)) { db.begin_durable().await? } else { db.begin().await? };
     let changed = tx.execute(change).await? > 0;
     if changed {
         tx.execute(record(rec)).await?;
@@ -251,6 +261,8 @@ fn audit_from(row: &dyn Cols) -> StoreResult<AuditEvent> {
         kind: row.text("kind")?,
         detail: row.text("detail")?,
         created_at: row.ts("created_at")?,
+        ip: row.opt_text("ip")?,
+        client: row.opt_text("client")?,
     })
 }
 
@@ -388,6 +400,7 @@ fn activity_from(row: &dyn Cols) -> StoreResult<ActivityEntry> {
         title: row.text("title")?,
         action: row.text("action")?,
         at: row.ts("at")?,
+        via: row.opt_text("via")?,
     })
 }
 
@@ -442,6 +455,25 @@ impl<B: Backend> Store for B {
         Ok(())
     }
 
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<&[u8]>, audit: &AuditEvent) -> StoreResult<bool> {
+        let mut tx = self.begin_durable().await?;
+        let changed = tx.execute(Stmt::new("UPDATE users SET password_hash = ? WHERE id = ?").bind(password_hash).bind(user_id)).await? > 0;
+        if changed {
+            let mut others = Stmt::new("DELETE FROM web_sessions WHERE user_id = ?").bind(user_id);
+            if let Some(keep) = keep_session {
+                others = others.push_bind(" AND digest <> ?", keep);
+            }
+            tx.execute(others).await?;
+            tx.execute(record(Record::Audit(audit))).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn delete_user(&self, user_id: Uuid) -> StoreResult<bool> {
+        Ok(self.execute(Stmt::new("DELETE FROM users WHERE id = ?").bind(user_id)).await? > 0)
+    }
+
     async fn insert_api_key(&self, key: &ApiKey, audit: &AuditEvent) -> StoreResult<()> {
         let insert = Stmt::new(
             "INSERT INTO api_keys (id, user_id, name, scope, digest, created_at, expires_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -486,12 +518,12 @@ impl<B: Backend> Store for B {
         Ok(())
     }
 
-    async fn list_audit(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        self.fetch_all(
-            Stmt::new("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?").bind(user_id).bind(limit),
-            audit_from,
-        )
-        .await
+    async fn list_audit(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let mut q = Stmt::new("SELECT * FROM audit_events WHERE user_id = ?").bind(user_id);
+        if let Some(before) = before {
+            q = q.push_bind(" AND id < ?", before);
+        }
+        self.fetch_all(q.push_bind(" ORDER BY id DESC LIMIT ?", limit), audit_from).await
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8], now: DateTime<Utc>) -> StoreResult<Vec<u8>> {
@@ -527,7 +559,7 @@ impl<B: Backend> Store for B {
     }
 
     async fn insert_grant_with_code(&self, g: &Grant, code: &AuthCode, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_durable().await?;
         let revoke_tokens = Stmt::new(
             "UPDATE oauth_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND grant_id IN \
              (SELECT id FROM oauth_grants WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL)",
@@ -599,7 +631,7 @@ impl<B: Backend> Store for B {
     }
 
     async fn revoke_grant(&self, grant_id: Uuid, now: DateTime<Utc>, audit: Option<&AuditEvent>) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_durable().await?;
         let revoked = tx
             .execute(Stmt::new("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(grant_id))
             .await?
@@ -614,8 +646,9 @@ impl<B: Backend> Store for B {
     }
 
     async fn revoke_token(&self, id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        self.execute(Stmt::new("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(id)).await?;
-        Ok(())
+        let mut tx = self.begin_durable().await?;
+        tx.execute(Stmt::new("UPDATE oauth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(now).bind(id)).await?;
+        tx.commit().await
     }
 
     async fn user_grant(&self, user_id: Uuid, grant_id: Uuid) -> StoreResult<Option<Grant>> {
@@ -786,7 +819,10 @@ impl<B: Backend> Store for B {
         if let Some(p) = f.project_id {
             q = q.push_bind(" AND project_id = ?", p);
         }
-        if !f.statuses.is_empty() {
+        if let [status] = f.statuses.as_slice() {
+            // Equality, so that the planner walks tasks(user_id, status, id) in id order.
+            q = q.push_bind(" AND status = ?", status);
+        } else if !f.statuses.is_empty() {
             q = q.push(" AND status IN (");
             for (i, s) in f.statuses.iter().enumerate() {
                 q = q.push_bind(if i == 0 { "?" } else { ", ?" }, s);
@@ -872,7 +908,7 @@ impl<B: Backend> Store for B {
     }
 
     async fn list_activity(&self, user_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Page<ActivityEntry>> {
-        let mut q = Stmt::new("SELECT id, entity_type, entity_id, title, action, at FROM activity WHERE user_id = ?").bind(user_id);
+        let mut q = Stmt::new("SELECT id, entity_type, entity_id, title, action, at, via FROM activity WHERE user_id = ?").bind(user_id);
         if let Some(before) = before {
             q = q.push_bind(" AND id < ?", before);
         }

@@ -19,6 +19,12 @@ use super::*;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Connections whose commits sync the WAL (`synchronous = FULL`), for the writes that must
+    /// survive a power loss and not only a crash: revocations, grants and the security events
+    /// (`Backend::begin_durable`). A commit here also makes every earlier commit durable.
+    /// Workspace writes keep `NORMAL` and its speed (~3 ms per fsync on this machine's disk:
+    /// 314 commits/s against 7,900).
+    durable: SqlitePool,
     /// The hot path's reads (credentials, task pages), on the caller's thread.
     readers: Readers,
 }
@@ -78,8 +84,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(256);
+        let durable =
+            SqlitePoolOptions::new().max_connections(2).connect_with(options.clone().synchronous(SqliteSynchronous::Full)).await?;
         let pool = SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(options).await?;
-        Ok(Self { pool, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
+        Ok(Self { pool, durable, readers: Readers { path: path.to_owned(), idle: std::sync::Mutex::default() } })
     }
 }
 
@@ -176,10 +184,11 @@ impl Backend for SqliteStore {
         let Stmt { sql, args } = stmt;
         self.readers.read(|conn| {
             let mut prepared = conn.prepare_cached(&sql)?;
+            let names = column_names(&prepared);
             let mut rows = prepared.query(rusqlite::params_from_iter(values(args)))?;
             let mut items = Vec::new();
             while let Some(row) = rows.next()? {
-                items.push(map(row)?);
+                items.push(map(&Positional { row, names: &names })?);
             }
             Ok(items)
         })
@@ -189,13 +198,18 @@ impl Backend for SqliteStore {
         let Stmt { sql, args } = stmt;
         self.readers.read(|conn| {
             let mut prepared = conn.prepare_cached(&sql)?;
+            let names = column_names(&prepared);
             let mut rows = prepared.query(rusqlite::params_from_iter(values(args)))?;
-            rows.next()?.map(|row| map(row)).transpose()
+            rows.next()?.map(|row| map(&Positional { row, names: &names })).transpose()
         })
     }
 
     async fn begin(&self) -> StoreResult<SqliteTx> {
         Ok(SqliteTx(self.pool.begin().await?))
+    }
+
+    async fn begin_durable(&self) -> StoreResult<SqliteTx> {
+        Ok(SqliteTx(self.durable.begin().await?))
     }
 }
 
@@ -298,21 +312,40 @@ impl Raw for SqliteRow {
     }
 }
 
-impl Raw for rusqlite::Row<'_> {
+/// The column names of a prepared statement, read once per query.
+fn column_names(stmt: &rusqlite::Statement<'_>) -> Vec<String> {
+    stmt.column_names().into_iter().map(str::to_owned).collect()
+}
+
+/// A rusqlite row read by position, its names looked up in the statement's list read once:
+/// rusqlite's own lookup by name asks SQLite for every column's name in turn, which on a
+/// 20-row page of tasks cost a tenth of a request.
+struct Positional<'a, 'r> {
+    row: &'a rusqlite::Row<'r>,
+    names: &'a [String],
+}
+
+impl Positional<'_, '_> {
+    fn index(&self, col: &str) -> rusqlite::Result<usize> {
+        self.names.iter().position(|n| n == col).ok_or_else(|| rusqlite::Error::InvalidColumnName(col.to_owned()))
+    }
+}
+
+impl Raw for Positional<'_, '_> {
     fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
-        Ok(self.get::<_, Option<i64>>(col)?)
+        Ok(self.row.get::<_, Option<i64>>(self.index(col)?)?)
     }
     fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.get::<_, Option<Vec<u8>>>(col)?)
+        Ok(self.row.get::<_, Option<Vec<u8>>>(self.index(col)?)?)
     }
     fn text(&self, col: &str) -> StoreResult<String> {
-        Ok(self.get::<_, String>(col)?)
+        Ok(self.row.get::<_, String>(self.index(col)?)?)
     }
     fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
-        Ok(self.get::<_, Option<String>>(col)?)
+        Ok(self.row.get::<_, Option<String>>(self.index(col)?)?)
     }
     fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
-        Ok(self.get::<_, Vec<u8>>(col)?)
+        Ok(self.row.get::<_, Vec<u8>>(self.index(col)?)?)
     }
 }
 

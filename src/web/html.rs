@@ -1,6 +1,6 @@
 //! Server-rendered pages: one layout, escaping for every interpolated value, strict headers.
 use axum::{
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
@@ -42,13 +42,16 @@ pub fn consent_page(title: &str, signed_in_as: (&str, &str), body: &str, redirec
 }
 
 fn page_with_csp(status: StatusCode, title: &str, signed_in_as: Option<(&str, &str)>, body: &str, csp: String) -> Response {
-    let account = match signed_in_as {
-        Some((email, csrf)) => format!(
-            r#"<div class="account"><span>{}</span><form method="post" action="/signout"><input type="hidden" name="csrf" value="{}"><button type="submit" class="link">Sign out</button></form></div>"#,
-            esc(email),
-            esc(csrf)
+    let (nav, account) = match signed_in_as {
+        Some((email, csrf)) => (
+            r#"<nav aria-label="Main"><a href="/workspace">Workspace</a> <a href="/settings/connected-apps">Connected Apps</a> <a href="/settings/account">Account</a></nav>"#.to_owned(),
+            format!(
+                r#"<div class="account"><span class="email">{}</span><form method="post" action="/signout"><input type="hidden" name="csrf" value="{}"><button type="submit" class="link">Sign out</button></form></div>"#,
+                esc(email),
+                esc(csrf)
+            ),
         ),
-        None => String::new(),
+        None => (String::new(), String::new()),
     };
     let html = format!(
         r#"<!doctype html>
@@ -62,7 +65,7 @@ fn page_with_csp(status: StatusCode, title: &str, signed_in_as: Option<(&str, &s
 <script src="/assets/app.js" defer></script>
 </head>
 <body>
-<header><a href="/" class="brand">Navis</a>{account}</header>
+<header><a href="/" class="brand">Navis</a>{nav}{account}</header>
 <main>
 {body}
 </main>
@@ -81,8 +84,48 @@ fn page_with_csp(status: StatusCode, title: &str, signed_in_as: Option<(&str, &s
     response
 }
 
-pub fn error_box(message: Option<&str>) -> String {
-    message.map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, esc(m))).unwrap_or_default()
+/// What an action did, shown once on the page it redirected to.
+pub fn flash_box(message: Option<&str>) -> String {
+    message.map(|m| format!(r#"<p class="flash" role="status">{}</p>"#, esc(m))).unwrap_or_default()
+}
+
+/// The attributes that tie an input to its error message (`{id}-error`), when it has one.
+pub fn invalid_attrs(id: &str, error: Option<&str>) -> String {
+    match error {
+        Some(_) => format!(r#" aria-invalid="true" aria-describedby="{id}-error""#),
+        None => String::new(),
+    }
+}
+
+/// The error message shown right below an input (see [`invalid_attrs`]).
+pub fn field_error(id: &str, error: Option<&str>) -> String {
+    error.map(|m| format!(r#"<p class="field-error" id="{id}-error">{}</p>"#, esc(m))).unwrap_or_default()
+}
+
+/// Whether the client is a browser asking for a page (then errors are pages, not JSON).
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// A short page that says what went wrong and where to go from here.
+pub fn message_page(status: StatusCode, title: &str, body: &str) -> Response {
+    page(status, title, None, &format!(r#"<section class="card narrow"><h1>{}</h1>{body}</section>"#, esc(title)))
+}
+
+pub fn not_found_page() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        r#"<p>There is no page at this address. It may have moved, or the link may be mistyped.</p><p><a href="/">Go to the start page</a> or <a href="/settings/connected-apps">Connected Apps</a>.</p>"#,
+    )
+}
+
+pub fn method_not_allowed_page() -> Response {
+    message_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This address is not a page",
+        r#"<p>This address only takes a form's answer, so it cannot be opened directly. Nothing was changed.</p><p><a href="/settings/connected-apps">Go to Connected Apps</a> or <a href="/">the start page</a>.</p>"#,
+    )
 }
 
 #[cfg(test)]
@@ -98,6 +141,19 @@ mod tests {
         assert!(csp("https://claude.ai/api/mcp/auth_callback").contains("form-action 'self' https://claude.ai;"));
         assert!(csp("cursor://anysphere.cursor-mcp/oauth/callback").contains("form-action 'self' cursor:;"));
         assert!(csp("https://claude.ai/x").contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn browsers_get_pages_and_api_clients_json() {
+        let accept = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT, HeaderValue::from_static(v));
+            h
+        };
+        assert!(wants_html(&accept("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")));
+        assert!(!wants_html(&accept("application/json")));
+        assert!(!wants_html(&accept("*/*")));
+        assert!(!wants_html(&HeaderMap::new()));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! metadata documents, health and metrics.
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, State},
-    http::{HeaderName, Method, StatusCode, header},
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderMap, HeaderName, Method, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -11,13 +12,18 @@ use tower_http::cors::{Any, CorsLayer};
 
 pub use crate::edge::AppState;
 use crate::edge::{API_PREFIX, MCP_PATHS, PRM_PREFIX};
+use crate::service::audit::{REQUEST_ORIGIN, RequestOrigin};
+use client_addr::ClientAddr;
 
 pub mod client_addr;
+pub mod connections;
 pub mod csrf;
+pub mod flash;
 pub mod html;
 pub mod oauth;
 pub mod pages;
 pub mod wellknown;
+pub mod workspace;
 
 /// Form posts are small; the MCP endpoint applies its own (configurable) limit.
 const FORM_BODY_LIMIT: usize = 64 * 1024;
@@ -40,15 +46,23 @@ pub fn router(state: AppState) -> Router {
         .route("/signin", get(pages::signin_form).post(pages::signin))
         .route("/signout", post(pages::signout))
         .route("/settings/connected-apps", get(pages::connected_apps))
-        .route("/settings/connected-apps/keys", post(pages::create_key))
-        .route("/settings/connected-apps/keys/{id}/revoke", post(pages::revoke_key))
-        .route("/settings/connected-apps/apps/{id}/disconnect", post(pages::disconnect_app))
+        .route("/workspace", get(workspace::workspace))
+        .route("/settings/account", get(pages::account))
+        .route("/settings/account/password", post(pages::change_password))
+        .route("/settings/account/delete", post(pages::delete_account))
+        .route("/settings/connected-apps/keys", get(pages::keys_index).post(pages::create_key))
+        .route("/settings/connected-apps/keys/{id}/created", get(pages::key_created))
+        .route("/settings/connected-apps/keys/{id}/revoke", get(pages::confirm_revoke).post(pages::revoke_key))
+        .route("/settings/connected-apps/apps/{id}/disconnect", get(pages::confirm_disconnect).post(pages::disconnect_app))
         .route(oauth::AUTHORIZE, get(oauth::authorize).post(oauth::consent))
         .route("/assets/app.js", get(pages::script))
         .route("/assets/app.css", get(pages::stylesheet))
         .route("/assets/icon.svg", get(pages::icon))
         .route("/favicon.ico", get(pages::icon))
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+        // Only here: a fallback set on the OAuth routes would bypass their CORS layer (preflights).
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), record_origin));
     // Browser-based clients (the Inspector's web UI) call these cross-origin; none uses cookies.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -62,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route(oauth::REVOKE, post(oauth::revoke))
         .route(oauth::INTROSPECT, post(oauth::introspect))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), record_origin))
         .layer(cors);
     router.merge(pages).merge(oauth_api).with_state(state)
 }
@@ -84,4 +99,29 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics of this instance: counts only, never a credential or an identity.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.app.metrics.render())
+}
+
+/// Serves the request with its origin (peer address, `User-Agent`) known to the security events
+/// it causes (`service::audit::REQUEST_ORIGIN`). Pages and OAuth only: the MCP path writes none.
+async fn record_origin(ClientAddr(ip): ClientAddr, request: Request, next: Next) -> Response {
+    let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|ua| ua.chars().take(512).collect());
+    REQUEST_ORIGIN.scope(RequestOrigin { ip, user_agent }, next.run(request)).await
+}
+
+/// Unknown routes: a page for a browser (it asks for `text/html`), JSON for everyone else.
+pub async fn not_found(headers: HeaderMap) -> Response {
+    if html::wants_html(&headers) {
+        return html::not_found_page();
+    }
+    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not_found", "message": "No such route." }))).into_response()
+}
+
+/// A known route with a method it does not take (axum adds `Allow`); decided like [`not_found`].
+async fn method_not_allowed(headers: HeaderMap) -> Response {
+    if html::wants_html(&headers) {
+        return html::method_not_allowed_page();
+    }
+    let body =
+        serde_json::json!({ "error": "method_not_allowed", "message": "This route does not take this method; see the Allow header." });
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }

@@ -24,6 +24,7 @@ use crate::service::oauth::{
     register::RegistrationRequest,
     token::TokenRequest,
 };
+use crate::store::OAuthClient;
 
 pub const AUTHORIZE: &str = "/oauth/authorize";
 pub const TOKEN: &str = "/oauth/token";
@@ -194,7 +195,49 @@ fn hidden(name: &str, value: Option<&str>) -> String {
     value.map(|v| format!(r#"<input type="hidden" name="{name}" value="{}">"#, esc(v))).unwrap_or_default()
 }
 
-fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &str, csrf_token: &str) -> Response {
+/// The app an authorization request names, as the sign-in and consent pages introduce it.
+pub struct WaitingApp {
+    pub name: String,
+    /// The domain its Client ID Metadata Document was fetched from; `None` when the app
+    /// registered itself (then its name is only what it says it is).
+    pub verified_domain: Option<String>,
+}
+
+impl WaitingApp {
+    fn of(state: &AppState, client: &OAuthClient) -> WaitingApp {
+        let verified_domain = state
+            .app
+            .client_metadata
+            .is_document_url(&client.id)
+            .then(|| url::Url::parse(&client.id).ok().and_then(|u| u.host_str().map(str::to_owned)))
+            .flatten();
+        WaitingApp { name: client.name.clone(), verified_domain }
+    }
+
+    /// Says how far the name can be trusted: a verified domain, or a self-reported name.
+    pub fn identity_html(&self) -> String {
+        match &self.verified_domain {
+            Some(domain) => format!(
+                r#"<p class="identity verified"><span class="tag">Verified: {domain}</span> Navis read this app's details from <strong>{domain}</strong>, so they come from whoever runs that domain.</p>"#,
+                domain = esc(domain)
+            ),
+            None => format!(
+                r#"<p class="identity"><span class="tag">Self-reported name</span> “{}” is the name the app gave itself when it registered; Navis cannot confirm it. Go on only if you just started connecting this app.</p>"#,
+                esc(&self.name)
+            ),
+        }
+    }
+}
+
+/// The app waiting for a sign-in whose `next` is an authorization request, if it is one Navis accepts.
+pub(crate) async fn waiting_app(state: &AppState, next: &str) -> Option<WaitingApp> {
+    let query = next.strip_prefix(AUTHORIZE)?.strip_prefix('?')?;
+    let params = serde_urlencoded_form::<AuthorizationParams>(query.as_bytes()).ok()?;
+    let valid = state.app.validate_authorization(&params).await.ok()?;
+    Some(WaitingApp::of(state, &valid.client))
+}
+
+fn consent_page(state: &AppState, v: &ValidAuthorization, params: &AuthorizationParams, email: &str, csrf_token: &str) -> Response {
     let host =
         url::Url::parse(&v.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| v.redirect_uri.clone());
     let loopback = if v.loopback_only {
@@ -208,7 +251,7 @@ fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &st
     };
     let choice = match v.requested {
         Access::Write => {
-            r#"<fieldset><legend>Allow</legend><label><input type="radio" name="access" value="write" checked> Read + Write</label><label><input type="radio" name="access" value="read"> Read only</label></fieldset>"#
+            r#"<fieldset><legend>Allow</legend><label class="choice"><input type="radio" name="access" value="write" checked> Read + Write</label><label class="choice"><input type="radio" name="access" value="read"> Read only</label></fieldset>"#
         }
         Access::Read => r#"<input type="hidden" name="access" value="read">"#,
     };
@@ -225,10 +268,13 @@ fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &st
     .iter()
     .map(|(name, value)| hidden(name, value.as_deref()))
     .collect();
+    let app = WaitingApp::of(state, &v.client);
     let body = format!(
         r#"<section class="card narrow consent">
 <h1><span class="client-name">{name}</span> wants to access your Navis workspace</h1>
-<p>Signed in as <strong>{email}</strong>. After you decide, you will be sent to <strong class="redirect-host">{host}</strong>.</p>
+{identity}
+<p>Signed in as <strong class="wrap">{email}</strong>.</p>
+<p class="destination">After you decide, your browser will be sent to <strong class="redirect-host">{host}</strong> <span class="muted">(<code class="wrap redirect-uri">{redirect_uri}</code>)</span>.</p>
 {loopback}
 <p>It asks to:</p>
 <ul class="scopes">{scopes}</ul>
@@ -240,9 +286,11 @@ fn consent_page(v: &ValidAuthorization, params: &AuthorizationParams, email: &st
 </form>
 <p class="muted">You can disconnect it at any time on Settings → Connected Apps.</p>
 </section>"#,
-        name = esc(&v.client.name),
+        name = esc(&app.name),
+        identity = app.identity_html(),
         email = esc(email),
         host = esc(&host),
+        redirect_uri = esc(&v.redirect_uri),
         csrf = esc(csrf_token),
     );
     html::consent_page("Authorize app", (email, csrf_token), &body, &v.redirect_uri)
@@ -264,7 +312,7 @@ pub async fn authorize(
         return Redirect::to(&format!("/signin?next={next}")).into_response();
     };
     let (token, set) = csrf::token(&state.settings, &headers);
-    with_cookies(consent_page(&valid, &params, &user.email, &token), set)
+    with_cookies(consent_page(&state, &valid, &params, &user.email, &token), set)
 }
 
 #[derive(serde::Deserialize)]
@@ -283,8 +331,8 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
     let Ok(form) = serde_urlencoded_form::<ConsentForm>(&body) else {
         return error_page("The consent form could not be read.");
     };
-    if !csrf::verify(&state.settings, &headers, &form.csrf) {
-        return super::pages::csrf_failure();
+    if let Err(refusal) = csrf::check(&state.settings, &headers, &form.csrf) {
+        return super::pages::csrf_failure(&state.settings, refusal);
     }
     let Some(user) = signed_in_user(&state, &headers).await else {
         return Redirect::to("/signin").into_response();

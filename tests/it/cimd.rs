@@ -28,6 +28,11 @@ async fn client_site(hits: Arc<AtomicUsize>) -> String {
                 })))
             }
         }))
+        // A document that names itself by the host it was asked for, whatever that name is.
+        .route("/named.json", get(|headers: axum::http::HeaderMap| async move {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+            axum::Json(json!({"client_id": format!("http://{host}/named.json"), "client_name": format!("Named {host}"), "redirect_uris": [CALLBACK]}))
+        }))
         .route("/liar.json", get(|| async { axum::Json(json!({"client_id": "https://someone-else.example/client.json", "redirect_uris": [CALLBACK]})) }))
         .route("/redirect.json", get(|| async { (axum::http::StatusCode::FOUND, [(header::LOCATION, "http://169.254.169.254/latest/meta-data")]).into_response() }))
         .route("/huge.json", get(|| async { "x".repeat(200 * 1024) }));
@@ -47,6 +52,18 @@ fn authorize_url(s: &TestServer, client_id: &str, pkce: &Pkce) -> String {
     url.to_string()
 }
 
+/// What the caller sees when a document could not be fetched, whatever the reason: the reason
+/// (an address, a port that did not answer, a TLS error) would let anyone probe the server's
+/// network through the authorization endpoint. The server's log has it.
+const NOT_FETCHED: &str = "it could not be fetched";
+
+async fn refused_page(s: &TestServer, browser: &Browser, client_id: &str) -> String {
+    let resp = browser.http.get(authorize_url(s, client_id, &Pkce::new())).send().await.unwrap();
+    assert_eq!(resp.status(), 400, "{client_id}");
+    assert!(resp.headers().get("location").is_none());
+    resp.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn local_and_private_client_metadata_urls_are_never_fetched() {
     let s = TestServer::start().await;
@@ -55,24 +72,62 @@ async fn local_and_private_client_metadata_urls_are_never_fetched() {
     let site = client_site(hits.clone()).await;
     let port = site.rsplit(':').next().unwrap();
     for client_id in [
-        format!("https://127.0.0.1:{port}/client.json"),
-        format!("https://localhost:{port}/client.json"),
-        "https://[::1]/client.json".into(),
-        "https://169.254.169.254/latest/client.json".into(),
-        "https://10.0.0.1/client.json".into(),
+        "https://127.0.0.1/client.json",
+        "https://localhost/client.json",
+        "https://[::1]/client.json",
+        "https://[::ffff:127.0.0.1]/client.json",
+        "https://169.254.169.254/latest/client.json",
+        "https://10.0.0.1/client.json",
+        "https://[fec0::1]/client.json",
+        "https://[2001::1]/client.json",
+        "https://[64:ff9b::7f00:1]/client.json",
     ] {
-        let resp = browser.http.get(authorize_url(&s, &client_id, &Pkce::new())).send().await.unwrap();
-        assert_eq!(resp.status(), 400, "{client_id}");
-        assert!(resp.headers().get("location").is_none());
-        let page = resp.text().await.unwrap();
-        assert!(page.contains("private or local address"), "{client_id}: {page}");
+        let page = refused_page(&s, &browser, client_id).await;
+        assert!(page.contains(NOT_FETCHED), "{client_id}: {page}");
+        assert!(!page.contains("private") && !page.contains("resolve"), "no detail for the caller: {page}");
+    }
+    // Only the default https port: any other is refused before anything is resolved or fetched.
+    for client_id in [format!("https://127.0.0.1:{port}/client.json"), "https://client.example:8443/client.json".into()] {
+        let page = refused_page(&s, &browser, &client_id).await;
+        assert!(page.contains("default https port"), "{client_id}: {page}");
     }
     // Plain http is never a metadata document URL.
-    let resp = browser.http.get(authorize_url(&s, &format!("{site}/client.json"), &Pkce::new())).send().await.unwrap();
-    assert_eq!(resp.status(), 400);
+    refused_page(&s, &browser, &format!("{site}/client.json")).await;
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was fetched");
     let meta: Value = s.http.get(s.url("/.well-known/oauth-authorization-server")).send().await.unwrap().json().await.unwrap();
     assert_eq!(meta["client_id_metadata_document_supported"], true);
+}
+
+/// The address a name resolves to is what is judged, not the name; and the connection goes to
+/// that vetted address (pinned), never to a second lookup that could answer differently.
+#[tokio::test]
+async fn the_resolved_address_is_judged_and_the_connection_pinned_to_it() {
+    let s = TestServer::start().await;
+    // The test site is plain http on a loopback port: allow just that; the address check stays on.
+    s.app.client_metadata.allow_http_for_tests(true);
+    // A name with no DNS record at all, answered by the fetcher's own resolver as loopback.
+    s.app.client_metadata.resolve_for_tests("client.example", std::net::Ipv4Addr::LOCALHOST.into());
+    let browser = Browser::signed_in(&s, "ada@example.com").await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let site = client_site(hits.clone()).await;
+    let port = site.rsplit(':').next().unwrap();
+    let named = [format!("http://client.example:{port}/named.json"), format!("http://localhost:{port}/named.json")];
+    for client_id in &named {
+        let page = refused_page(&s, &browser, client_id).await;
+        assert!(page.contains(NOT_FETCHED), "{client_id}: {page}");
+        assert!(!page.contains("127.0.0.1") && !page.contains("private"), "no detail for the caller: {page}");
+    }
+    // Refused before connecting, though the site was there to answer.
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+    // With the address check off, the same URLs are fetched: what was refused was the address.
+    // `client.example` has no DNS record, so the connection can only have gone to the pinned one.
+    s.app.client_metadata.allow_local_for_tests(true);
+    for client_id in &named {
+        let consent = browser.consent_page(&authorize_url(&s, client_id, &Pkce::new())).await;
+        let host = client_id.trim_start_matches("http://").split('/').next().unwrap();
+        assert!(consent.contains(&format!("Named {host}")), "{consent}");
+    }
 }
 
 #[tokio::test]
@@ -118,13 +173,10 @@ async fn a_metadata_document_client_connects_and_its_document_is_cached() {
     browser.consent_page(&authorize_url(&s, &client_id, &Pkce::new())).await;
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 
-    // Documents that lie about their id, redirect, or are too large are refused with a page.
-    for (path, expected) in
-        [("/liar.json", "client_id is not the URL"), ("/redirect.json", "redirects are not followed"), ("/huge.json", "larger than")]
-    {
-        let resp = browser.http.get(authorize_url(&s, &format!("{site}{path}"), &Pkce::new())).send().await.unwrap();
-        assert_eq!(resp.status(), 400, "{path}");
-        let page = resp.text().await.unwrap();
+    // Documents that lie about their id, redirect, or are too large are refused with a page;
+    // what went wrong while fetching is the server log's to say, what the document says is not.
+    for (path, expected) in [("/liar.json", "client_id is not the URL"), ("/redirect.json", NOT_FETCHED), ("/huge.json", NOT_FETCHED)] {
+        let page = refused_page(&s, &browser, &format!("{site}{path}")).await;
         assert!(page.contains(expected), "{path}: {page}");
     }
 }

@@ -53,6 +53,16 @@ async fn user_and_key_commands_work_while_the_server_runs() {
     let resp = s.rpc(Some(&token), json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await;
     assert_eq!(resp.status(), 401, "revoked from the CLI, refused by the server at once");
 
+    // A forgotten password: the administrator sets a new one; every browser is signed out.
+    let session = s.app.start_session(s.app.user_by_email("ada@example.com").await.unwrap().id).await.unwrap();
+    let (ok, _, err) =
+        navis(&s, &["user", "set-password", "--email", "ada@example.com", "--password-stdin"], Some("another long password\n"));
+    assert!(ok, "{err}");
+    assert!(s.app.verify_credentials("ada@example.com", "another long password").await.unwrap().is_some());
+    assert!(s.app.session_user(&session).await.unwrap().is_none(), "signed out everywhere");
+    let (ok, _, err) = navis(&s, &["user", "set-password", "--email", "ada@example.com", "--password-stdin"], Some("short\n"));
+    assert!(!ok && err.contains("at least 8"), "{err}");
+
     // Clear errors for mistakes.
     let (ok, _, err) = navis(&s, &["key", "create", "--user", "nobody@example.com", "--name", "x", "--scope", "read"], None);
     assert!(!ok && err.contains("No user"), "{err}");

@@ -149,6 +149,47 @@ async fn missing_and_bad_tokens_get_the_exact_401_with_a_working_challenge() {
     assert_401(resp).await;
 }
 
+/// RFC 6750 §3.1: a request may carry one credential. Two `Authorization` headers are refused
+/// whichever order they come in and even when both are valid, so that no proxy or client can
+/// make the server pick one it did not mean (the first used to win: valid, then garbage → 200).
+#[tokio::test]
+async fn two_authorization_headers_are_refused_with_the_exact_401() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    let valid = format!("Bearer {}", a.read);
+    for (first, second) in [
+        (valid.as_str(), "Bearer garbage"),
+        ("Bearer garbage", valid.as_str()),
+        (valid.as_str(), valid.as_str()),
+        (valid.as_str(), &format!("Bearer {}", b.write)),
+    ] {
+        let resp = s
+            .http
+            .post(s.url(MCP))
+            .header("Content-Type", "application/json")
+            .header("Authorization", first)
+            .header("Authorization", second)
+            .body(tools_list().to_string())
+            .send()
+            .await
+            .unwrap();
+        let challenge = assert_401(resp).await;
+        assert_eq!(param(&challenge, "error"), Some("invalid_token"), "{first} + {second}");
+    }
+    // A header plus a token in the query string is still one credential: the query is ignored.
+    let resp = s
+        .http
+        .post(format!("{}?access_token=garbage", s.url(MCP)))
+        .header("Content-Type", "application/json")
+        .header("Authorization", &valid)
+        .body(tools_list().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
 #[tokio::test]
 async fn a_revoked_key_fails_on_the_next_request() {
     let s = TestServer::start().await;

@@ -178,9 +178,7 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     let row = between(&page, "<tr data-grant-id=", "</tr>").expect("the app is listed");
     assert!(row.contains("Claude Desktop") && row.contains("127.0.0.1") && row.contains("Read + Write"), "{row}");
-    let action = between(row, r#"action=""#, "\"").unwrap().to_owned();
-    let csrf = between(&page, r#"name="csrf" value=""#, "\"").unwrap().to_owned();
-    let resp = browser.http.post(s.url(&action)).form(&[("csrf", csrf)]).send().await.unwrap();
+    let resp = crate::oauth_support::confirm_row_action(&s, &browser.http, None, row).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(list_tools(&s, &access2).await, 401, "access token dead on the next request");
     let resp = client.refresh(&s, &refresh2).await;
@@ -188,6 +186,7 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_grant", "refresh token dead too");
     let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("<tr data-grant-id="), "no longer listed");
+    assert!(page.contains("Claude Desktop was disconnected."), "the page says what happened");
     assert!(
         page.contains("Connected &quot;Claude Desktop&quot;") && page.contains("Disconnected &quot;Claude Desktop&quot;"),
         "audit trail"
@@ -572,8 +571,15 @@ async fn a_token_bound_to_another_resource_is_refused_by_the_resource_server() {
         expires_at: now + Duration::minutes(5),
         used_at: None,
     };
-    let event =
-        AuditEvent { id: uuid::Uuid::now_v7(), user_id: user, kind: "oauth.connected".into(), detail: "planted".into(), created_at: now };
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        user_id: user,
+        kind: "oauth.connected".into(),
+        detail: "planted".into(),
+        created_at: now,
+        ip: None,
+        client: None,
+    };
     s.app.store.insert_grant_with_code(&grant, &row, &event).await.unwrap();
     let resp = client
         .token(

@@ -15,6 +15,25 @@ pub fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
+/// Clicks a Connected Apps row's Revoke or Disconnect link, then the button on the confirmation
+/// page it opens, as a person would: the row's link is only a GET, the page's form is the post.
+/// `cookie` is sent by hand for a client without a cookie jar. Returns the post's response.
+pub async fn confirm_row_action(s: &TestServer, http: &reqwest::Client, cookie: Option<&str>, row: &str) -> reqwest::Response {
+    let link = unescape(between(row, r#"href=""#, "\"").expect("the row's action link"));
+    let with_cookie = |req: reqwest::RequestBuilder| match cookie {
+        Some(c) => req.header("Cookie", c),
+        None => req,
+    };
+    let confirm = with_cookie(http.get(s.url(&link))).send().await.unwrap();
+    assert_eq!(confirm.status(), 200, "the confirmation page");
+    let page = confirm.text().await.unwrap();
+    let confirm = &page[page.find(r#"class="card narrow confirm""#).expect("a confirmation, not the action itself")..];
+    let form = between(confirm, r#"<form method="post" action=""#, "</form>").expect("the confirmation form");
+    let action = unescape(&form[..form.find('"').unwrap()]);
+    let csrf = between(form, r#"name="csrf" value=""#, "\"").unwrap().to_owned();
+    with_cookie(http.post(s.url(&action)).form(&[("csrf", csrf)])).send().await.unwrap()
+}
+
 /// A browser with a signed-in session.
 pub struct Browser {
     pub http: reqwest::Client,

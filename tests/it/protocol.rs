@@ -34,7 +34,24 @@ async fn post(s: &TestServer, token: Option<&str>, session: Option<&str>, body: 
     req.send().await.unwrap()
 }
 
-async fn open_session(s: &TestServer, token: Option<&str>) -> String {
+async fn delete(s: &TestServer, token: &str, session: &str) -> reqwest::Response {
+    s.http.delete(s.url(MCP)).header("Authorization", format!("Bearer {token}")).header("Mcp-Session-Id", session).send().await.unwrap()
+}
+
+/// GET on a session: the server's own SSE stream.
+pub async fn open_stream(s: &TestServer, token: &str, session: &str) -> reqwest::Response {
+    s.http
+        .get(s.url(MCP))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", session)
+        .header("MCP-Protocol-Version", "2025-06-18")
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn open_session(s: &TestServer, token: Option<&str>) -> String {
     let resp = post(s, token, None, init("2025-06-18")).await;
     assert_eq!(resp.status(), 200);
     let id = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
@@ -77,15 +94,9 @@ async fn a_session_belongs_to_the_user_who_first_used_it() {
     assert_eq!(post(&s, Some(&a.read), Some(&session2), list.clone()).await.status(), 404);
 
     // DELETE ends the session: afterwards it is unknown (404), for its owner too.
-    let delete = s
-        .http
-        .delete(s.url(MCP))
-        .header("Authorization", format!("Bearer {}", a.read))
-        .header("Mcp-Session-Id", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(delete.status(), 204, "done, nothing to say (the MCP Python SDK 1.x warns on 202)");
+    // 204, not rmcp's 202: the session is gone (RFC 9110 §9.3.5), and the MCP Python SDK 1.x logs
+    // "Session termination failed: 202" for anything but 200/204.
+    assert_eq!(delete(&s, &a.read, &session).await.status(), 204);
     assert_eq!(post(&s, Some(&a.read), Some(&session), list.clone()).await.status(), 404);
     assert_eq!(post(&s, Some(&a.read), Some("no-such-session"), list).await.status(), 404);
 }
@@ -241,16 +252,7 @@ async fn methods_versions_and_media_types() {
     let resp = s.http.put(s.url(MCP)).header("Authorization", format!("Bearer {}", a.read)).send().await.unwrap();
     assert_eq!(resp.status(), 405);
     // GET with a session opens the server's stream.
-    let resp = s
-        .http
-        .get(s.url(MCP))
-        .header("Authorization", format!("Bearer {}", a.read))
-        .header("Accept", "text/event-stream")
-        .header("Mcp-Session-Id", &session)
-        .header("MCP-Protocol-Version", "2025-06-18")
-        .send()
-        .await
-        .unwrap();
+    let resp = open_stream(&s, &a.read, &session).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
 }
@@ -352,4 +354,72 @@ async fn the_2026_07_28_revision_works_statelessly_with_discover() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+/// A refusal for lack of room: the status, a JSON-RPC error body, and a `Retry-After`.
+async fn assert_no_room(resp: reqwest::Response, status: u16) {
+    assert_eq!(resp.status(), status);
+    assert!(resp.headers().get("mcp-session-id").is_none());
+    let retry_after: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert!(body["error"]["code"].is_i64() && body["error"]["message"].is_string(), "{body}");
+}
+
+fn initialized(resp: &reqwest::Response) -> String {
+    assert_eq!(resp.status(), 200);
+    resp.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+/// `initialize` needs no token and each one costs server memory (3,000 of them: +154 MB), so
+/// sessions not yet used with a token are capped (503 beyond), and so is each user's count
+/// (429 beyond); a session used with a token, or ended, makes room.
+#[tokio::test]
+async fn sessions_are_capped_for_anonymous_initialize_and_per_user() {
+    let s = TestServer::start_with(Options { mcp_max_pending_sessions: Some(3), mcp_max_sessions_per_user: Some(2), ..Default::default() })
+        .await;
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    let ping = json!({"jsonrpc":"2.0","id":1,"method":"ping"});
+
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        pending.push(initialized(&post(&s, None, None, init("2025-06-18")).await));
+    }
+    assert_no_room(post(&s, None, None, init("2025-06-18")).await, 503).await;
+    // Used with a token, a session is no longer pending: there is room for another.
+    assert_eq!(post(&s, Some(&a.read), Some(&pending[0]), ping.clone()).await.status(), 200);
+    let fourth = initialized(&post(&s, None, None, init("2025-06-18")).await);
+    assert_no_room(post(&s, None, None, init("2025-06-18")).await, 503).await;
+
+    // Ada holds one; she may open one more, with her token, and no third, nor take a pending one.
+    let ada_second = initialized(&post(&s, Some(&a.write), None, init("2025-06-18")).await);
+    assert_no_room(post(&s, Some(&a.read), None, init("2025-06-18")).await, 429).await;
+    assert_no_room(post(&s, Some(&a.read), Some(&pending[1]), ping.clone()).await, 429).await;
+    // The pending session she could not take is still there for someone else.
+    assert_eq!(post(&s, Some(&b.read), Some(&pending[1]), ping.clone()).await.status(), 200);
+    // Ending one of hers makes room again.
+    assert_eq!(delete(&s, &a.read, &ada_second).await.status(), 204);
+    assert_eq!(post(&s, Some(&a.read), Some(&pending[2]), ping.clone()).await.status(), 200);
+    assert_eq!(post(&s, Some(&a.read), Some(&fourth), ping).await.status(), 429, "two again: full");
+}
+
+/// Sessions end when idle, and a pending session older than the idle time gives up its place
+/// to a new one when the cap is reached.
+#[tokio::test]
+async fn idle_sessions_end_and_stale_pending_ones_make_room() {
+    let s =
+        TestServer::start_with(Options { mcp_max_pending_sessions: Some(1), mcp_session_idle_secs: Some(1), ..Default::default() }).await;
+    let a = s.account("ada@example.com").await;
+    let ping = json!({"jsonrpc":"2.0","id":1,"method":"ping"});
+    let used = open_session(&s, Some(&a.read)).await;
+    let stale = initialized(&post(&s, None, None, init("2025-06-18")).await);
+    assert_no_room(post(&s, None, None, init("2025-06-18")).await, 503).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(post(&s, Some(&a.read), Some(&used), ping.clone()).await.status(), 404, "ended when idle");
+    let fresh = initialized(&post(&s, None, None, init("2025-06-18")).await);
+    assert_eq!(post(&s, Some(&a.read), Some(&stale), ping.clone()).await.status(), 404);
+    assert_eq!(post(&s, Some(&a.read), Some(&fresh), ping).await.status(), 200);
 }

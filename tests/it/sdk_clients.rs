@@ -214,9 +214,7 @@ pub async fn disconnect_on_page(s: &TestServer, session_cookie: &str) {
     // A signed-in page's form token is bound to the session: no CSRF cookie is needed.
     let html = page.text().await.unwrap();
     let row = crate::oauth_support::between(&html, "<tr data-grant-id=", "</tr>").expect("the app is listed");
-    let action = crate::oauth_support::between(row, r#"action=""#, "\"").unwrap();
-    let csrf = crate::oauth_support::between(&html, r#"name="csrf" value=""#, "\"").unwrap();
-    let resp = http.post(s.url(action)).header("Cookie", session_cookie).form(&[("csrf", csrf)]).send().await.unwrap();
+    let resp = crate::oauth_support::confirm_row_action(s, &http, Some(session_cookie), row).await;
     assert_eq!(resp.status(), 303);
 }
 

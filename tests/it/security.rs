@@ -342,3 +342,57 @@ async fn concurrent_password_hashing_is_bounded_and_the_rest_told_to_retry() {
     s.user("ada@example.com").await;
     assert_eq!(sign_in(&s, &b, "ada@example.com", "correct horse battery", "").await.status(), 303);
 }
+
+/// Posts a wrong password with the given `X-Forwarded-For`.
+async fn guess_via_proxy(s: &TestServer, b: &reqwest::Client, forwarded_for: &str) -> u16 {
+    let form = b.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
+    b.post(s.url("/signin"))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("email", "ada@example.com"), ("password", "wrong password"), ("csrf", &csrf_of(&form))])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_on_its_own_and_spoofing_is_ignored() {
+    let proxied = TestServer::start_with(Options { trusted_proxies: Some(vec!["127.0.0.1".into()]), ..Default::default() }).await;
+    let proxy = browser_at("127.0.0.1");
+    // Ten failures of one client, each for another email (so only the address counter fills).
+    for i in 0..10 {
+        let form = proxy.get(proxied.url("/signin")).send().await.unwrap().text().await.unwrap();
+        let status = proxy
+            .post(proxied.url("/signin"))
+            .header("X-Forwarded-For", "198.51.100.1")
+            .form(&[("email", format!("user{i}@example.com").as_str()), ("password", "wrong password"), ("csrf", &csrf_of(&form))])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "failure {i} of the first client");
+    }
+    // That client is now refused; another client behind the same proxy is not.
+    assert_eq!(guess_via_proxy(&proxied, &proxy, "198.51.100.1").await, 429);
+    assert_eq!(guess_via_proxy(&proxied, &proxy, "198.51.100.2").await, 401);
+    // A client cannot escape by writing its own X-Forwarded-For: the proxy appends the real one.
+    assert_eq!(guess_via_proxy(&proxied, &proxy, "203.0.113.5, 198.51.100.1").await, 429);
+
+    // Without --trusted-proxies the header is ignored: every guess counts against the connection.
+    let direct = TestServer::start().await;
+    let spoofer = browser_at("127.0.0.11");
+    for i in 0..10 {
+        let form = spoofer.get(direct.url("/signin")).send().await.unwrap().text().await.unwrap();
+        let status = spoofer
+            .post(direct.url("/signin"))
+            .header("X-Forwarded-For", format!("198.51.100.{i}"))
+            .form(&[("email", format!("user{i}@example.com").as_str()), ("password", "wrong password"), ("csrf", &csrf_of(&form))])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+    assert_eq!(guess_via_proxy(&direct, &spoofer, "198.51.100.99").await, 429);
+}

@@ -1,10 +1,11 @@
 //! Client ID Metadata Documents: a client whose `client_id` is an https URL publishes its
-//! metadata there. Navis fetches it with SSRF protection — public addresses only, checked
-//! after DNS resolution and pinned for the connection (no re-resolution), no redirects,
-//! a size and a time limit — and caches it as its HTTP caching headers allow.
+//! metadata there. Navis fetches it with SSRF protection — the default https port only, public
+//! addresses only, checked after DNS resolution and pinned for the connection (no
+//! re-resolution, no proxy), no redirects, a size and a time limit — and caches it as its HTTP
+//! caching headers allow, in a bounded cache. Why a fetch failed is logged, never shown.
 use std::{
     collections::HashMap,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::{
         Mutex,
         atomic::{AtomicBool, Ordering},
@@ -24,27 +25,60 @@ pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_TTL_SECS: i64 = 300;
 const MAX_TTL_SECS: i64 = 24 * 3600;
+/// Documents kept in memory at once (the URLs come from anonymous requests).
+pub const MAX_CACHED_DOCUMENTS: usize = 1000;
 
 #[derive(Debug, Default)]
 pub struct ClientMetadataFetcher {
     cache: Mutex<HashMap<String, (OAuthClient, DateTime<Utc>)>>,
-    /// Tests only: reach loopback servers over plain http. Never set from configuration.
-    allow_local_for_tests: AtomicBool,
+    /// Tests only, never set from configuration: reach a test site over plain http, on any port.
+    allow_http_for_tests: AtomicBool,
+    /// Tests only, never set from configuration: fetch from loopback and private addresses.
+    allow_private_for_tests: AtomicBool,
+    /// Tests only: names answered without DNS.
+    hosts_for_tests: Mutex<HashMap<String, IpAddr>>,
 }
 
 impl ClientMetadataFetcher {
+    /// Tests only: a loopback test site over plain http (both relaxations below).
     pub fn allow_local_for_tests(&self, allow: bool) {
-        self.allow_local_for_tests.store(allow, Ordering::Relaxed);
+        self.allow_http_for_tests(allow);
+        self.allow_private_for_tests.store(allow, Ordering::Relaxed);
     }
 
-    fn local_allowed(&self) -> bool {
-        self.allow_local_for_tests.load(Ordering::Relaxed)
+    /// Tests only: plain http and any port, with the address check still on.
+    pub fn allow_http_for_tests(&self, allow: bool) {
+        self.allow_http_for_tests.store(allow, Ordering::Relaxed);
+    }
+
+    /// Tests only: `host` resolves to `ip` (without DNS).
+    pub fn resolve_for_tests(&self, host: &str, ip: IpAddr) {
+        self.hosts_for_tests.lock().unwrap_or_else(|e| e.into_inner()).insert(host.to_owned(), ip);
+    }
+
+    fn http_allowed(&self) -> bool {
+        self.allow_http_for_tests.load(Ordering::Relaxed)
+    }
+
+    fn private_allowed(&self) -> bool {
+        self.allow_private_for_tests.load(Ordering::Relaxed)
+    }
+
+    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+        if let Some(ip) = self.hosts_for_tests.lock().unwrap_or_else(|e| e.into_inner()).get(host) {
+            return Ok(vec![SocketAddr::new(*ip, port)]);
+        }
+        Ok(tokio::time::timeout(FETCH_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| "resolving the client_id host timed out".to_owned())?
+            .map_err(|_| "the client_id host does not resolve".to_owned())?
+            .collect())
     }
 
     /// Whether `client_id` names a metadata document: an https URL with a path.
     pub fn is_document_url(&self, client_id: &str) -> bool {
         url::Url::parse(client_id).is_ok_and(|u| {
-            let scheme_ok = u.scheme() == "https" || (self.local_allowed() && u.scheme() == "http");
+            let scheme_ok = u.scheme() == "https" || (self.http_allowed() && u.scheme() == "http");
             scheme_ok
                 && u.path() != "/"
                 && !u.path().is_empty()
@@ -60,58 +94,98 @@ impl ClientMetadataFetcher {
         cache.get(url).filter(|(_, until)| *until > now).map(|(c, _)| c.clone())
     }
 
+    /// Keeps at most [`MAX_CACHED_DOCUMENTS`]: when full, the entry that expires first (an
+    /// expired one, if any) makes room.
     fn remember(&self, url: &str, client: &OAuthClient, until: DateTime<Utc>) {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(url.to_owned(), (client.clone(), until));
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_DOCUMENTS
+            && !cache.contains_key(url)
+            && let Some(first) = cache.iter().min_by_key(|(_, (_, until))| *until).map(|(key, _)| key.clone())
+        {
+            cache.remove(&first);
+        }
+        cache.insert(url.to_owned(), (client.clone(), until));
     }
 
     /// Fetches the document at `url` under the SSRF rules; returns its JSON and how long it may be cached.
-    pub async fn fetch(&self, url: &str) -> Result<(Value, i64), String> {
-        let parsed = url::Url::parse(url).map_err(|_| "the client_id is not a URL".to_owned())?;
-        let host = parsed.host_str().ok_or("the client_id URL has no host")?.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let port = parsed.port_or_known_default().ok_or("the client_id URL has no port")?;
-        let addrs: Vec<SocketAddr> = tokio::time::timeout(FETCH_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
-            .await
-            .map_err(|_| "resolving the client_id host timed out".to_owned())?
-            .map_err(|_| "the client_id host does not resolve".to_owned())?
-            .collect();
-        let Some(addr) = addrs.first().copied() else { return Err("the client_id host does not resolve".into()) };
-        if !self.local_allowed() && !addrs.iter().all(|a| is_public(a.ip())) {
-            return Err("the client_id host resolves to a private or local address".into());
+    pub async fn fetch(&self, url: &str) -> Result<(Value, i64), FetchError> {
+        let parsed = url::Url::parse(url).map_err(|_| FetchError::Refused("the client_id is not a URL"))?;
+        // Only the default https port: anything else would let anonymous requests probe ports.
+        if parsed.port().is_some() && !self.http_allowed() {
+            return Err(FetchError::Refused("a client_id URL must use the default https port (443)"));
         }
-        // Pin the vetted address: the connection cannot be re-resolved to somewhere else.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(FETCH_TIMEOUT)
-            .resolve(&host, addr)
-            .user_agent(concat!("Navis/", env!("CARGO_PKG_VERSION"), " (client metadata fetcher)"))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let host = parsed.host_str().ok_or(FetchError::Refused("the client_id URL has no host"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = parsed.port_or_known_default().ok_or(FetchError::Refused("the client_id URL has no port"))?;
+        let addrs = self.resolve(&host, port).await.map_err(FetchError::Failed)?;
+        let Some(addr) = addrs.first().copied() else { return Err(FetchError::failed("the client_id host does not resolve")) };
+        if !self.private_allowed()
+            && let Some(refused) = addrs.iter().find(|a| !is_public(a.ip()))
+        {
+            return Err(FetchError::Failed(format!("the client_id host resolves to {}, not a public address", refused.ip())));
+        }
+        let http = pinned_client(&host, addr).map_err(|e| FetchError::Failed(format!("cannot build the HTTP client: {e}")))?;
         let mut response = http
             .get(parsed.as_str())
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| format!("fetching the client metadata failed: {}", e.without_url()))?;
+            .map_err(|e| FetchError::Failed(format!("fetching from {addr} failed: {}", e.without_url())))?;
         if response.status().is_redirection() {
-            return Err("the client metadata URL redirects; redirects are not followed".into());
+            return Err(FetchError::failed("the client metadata URL redirects; redirects are not followed"));
         }
         if !response.status().is_success() {
-            return Err(format!("the client metadata URL answered {}", response.status()));
+            return Err(FetchError::Failed(format!("the client metadata URL answered {}", response.status())));
         }
+        let too_large = || FetchError::Failed(format!("the client metadata document is larger than {MAX_DOCUMENT_BYTES} bytes"));
         if response.content_length().is_some_and(|n| n as usize > MAX_DOCUMENT_BYTES) {
-            return Err(format!("the client metadata document is larger than {MAX_DOCUMENT_BYTES} bytes"));
+            return Err(too_large());
         }
         let ttl = cache_ttl(response.headers().get("cache-control").and_then(|v| v.to_str().ok()));
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the client metadata failed: {}", e.without_url()))? {
+        while let Some(chunk) =
+            response.chunk().await.map_err(|e| FetchError::Failed(format!("reading the client metadata failed: {}", e.without_url())))?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!("the client metadata document is larger than {MAX_DOCUMENT_BYTES} bytes"));
+                return Err(too_large());
             }
         }
-        let doc: Value = serde_json::from_slice(&body).map_err(|_| "the client metadata document is not JSON".to_owned())?;
+        let doc: Value = serde_json::from_slice(&body).map_err(|_| FetchError::failed("the client metadata document is not JSON"))?;
         Ok((doc, ttl))
     }
+}
+
+/// Why a document was not fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// A rule about the URL itself, which the caller can read anyway: shown to the caller.
+    Refused(&'static str),
+    /// What happened while resolving, connecting or reading: logged, never shown. An address,
+    /// a refused connection or a TLS error would let anonymous requests map the server's network.
+    Failed(String),
+}
+
+impl FetchError {
+    fn failed(why: &str) -> Self {
+        Self::Failed(why.to_owned())
+    }
+}
+
+/// What the caller is told about a [`FetchError::Failed`].
+pub const NOT_FETCHED: &str = "it could not be fetched";
+
+/// An HTTP client that reaches `host` only at the vetted `addr`: the connection cannot be
+/// re-resolved to somewhere else. No redirects are followed.
+fn pinned_client(host: &str, addr: SocketAddr) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(FETCH_TIMEOUT)
+        .resolve(host, addr)
+        // A proxy would resolve the name again, and could reach what the address check refused.
+        .no_proxy()
+        .user_agent(concat!("Navis/", env!("CARGO_PKG_VERSION"), " (client metadata fetcher)"))
+        .build()
 }
 
 /// Seconds a response may be reused, from its Cache-Control header (RFC 9111 §5.2.2).
@@ -177,10 +251,18 @@ impl App {
         if let Some(client) = self.client_metadata.cached(client_id, now) {
             return Ok(Some(client));
         }
-        let (doc, ttl) = self.client_metadata.fetch(client_id).await.map_err(|e| OAuthError::new("invalid_client", e))?;
+        let (doc, ttl) = self.client_metadata.fetch(client_id).await.map_err(|e| match e {
+            FetchError::Refused(why) => OAuthError::new("invalid_client", why),
+            FetchError::Failed(why) => {
+                tracing::info!(client_id, error = %why, "client metadata document not fetched");
+                OAuthError::new("invalid_client", NOT_FETCHED)
+            }
+        })?;
         let client = client_from_document(client_id, &doc, now).map_err(|e| OAuthError::new("invalid_client", e))?;
         self.store.upsert_client(&client).await?;
-        self.client_metadata.remember(client_id, &client, now + chrono::Duration::seconds(ttl));
+        if ttl > 0 {
+            self.client_metadata.remember(client_id, &client, now + chrono::Duration::seconds(ttl));
+        }
         Ok(Some(client))
     }
 }
@@ -196,6 +278,63 @@ mod tests {
         assert_eq!(cache_ttl(Some("max-age=999999999")), 86400);
         assert_eq!(cache_ttl(Some("no-store")), 0);
         assert_eq!(cache_ttl(Some("max-age=60, no-cache")), 0);
+    }
+
+    fn client(url: &str) -> OAuthClient {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        client_from_document(url, &json!({"client_id": url, "redirect_uris": ["http://127.0.0.1/cb"]}), now).unwrap()
+    }
+
+    /// Anonymous requests choose the URLs, so the cache is bounded: when full, the entry that
+    /// expires first (an expired one before any other) makes room.
+    #[test]
+    fn the_cache_is_bounded_and_evicts_what_expires_first() {
+        let fetcher = ClientMetadataFetcher::default();
+        let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let url = |i: usize| format!("https://app{i}.example/client.json");
+        for i in 0..MAX_CACHED_DOCUMENTS + 10 {
+            fetcher.remember(&url(i), &client(&url(i)), start + chrono::Duration::seconds(i as i64 + 1));
+        }
+        assert_eq!(fetcher.cache.lock().unwrap().len(), MAX_CACHED_DOCUMENTS);
+        assert!(fetcher.cached(&url(9), start).is_none(), "the ten that expire first made room");
+        assert!(fetcher.cached(&url(10), start).is_some());
+        assert!(fetcher.cached(&url(MAX_CACHED_DOCUMENTS + 9), start).is_some());
+        // Refreshing an entry already there takes no room.
+        fetcher.remember(&url(10), &client(&url(10)), start + chrono::Duration::days(1));
+        assert_eq!(fetcher.cache.lock().unwrap().len(), MAX_CACHED_DOCUMENTS);
+        assert!(fetcher.cached(&url(11), start).is_some());
+    }
+
+    /// A proxy would resolve the name again, and could reach what the address check refused:
+    /// the fetcher ignores the proxy environment variables and connects to the pinned address.
+    #[tokio::test]
+    async fn the_pinned_client_ignores_proxy_settings() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let origin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin_addr = origin.local_addr().unwrap();
+        for name in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+            // SAFETY: nextest runs each test in its own process; nothing else here reads the environment.
+            unsafe { std::env::set_var(name, format!("http://{}", proxy.local_addr().unwrap())) };
+        }
+        let http = pinned_client("pinned.invalid", origin_addr).unwrap();
+        let request = tokio::spawn(http.get(format!("http://pinned.invalid:{}/client.json", origin_addr.port())).send());
+        let (mut stream, reached) = tokio::select! {
+            accepted = origin.accept() => (accepted.unwrap().0, "origin"),
+            accepted = proxy.accept() => (accepted.unwrap().0, "proxy"),
+        };
+        let mut head = [0u8; 512];
+        let n = stream.read(&mut head).await.unwrap();
+        stream.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+        for name in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+            // SAFETY: as above.
+            unsafe { std::env::remove_var(name) };
+        }
+        let head = String::from_utf8_lossy(&head[..n]).into_owned();
+        assert_eq!(reached, "origin", "{head}");
+        assert!(head.starts_with("GET /client.json HTTP/1.1"), "{head}");
+        assert!(head.to_ascii_lowercase().contains(&format!("host: pinned.invalid:{}", origin_addr.port())), "{head}");
+        request.abort();
     }
 
     #[test]

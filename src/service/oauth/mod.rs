@@ -219,14 +219,15 @@ impl App {
     }
 
     /// Disconnect: revokes the grant and every access and refresh token issued under it.
-    pub async fn disconnect(&self, user_id: Uuid, grant_id: Uuid) -> ServiceResult<()> {
+    /// Returns the app's name.
+    pub async fn disconnect(&self, user_id: Uuid, grant_id: Uuid) -> ServiceResult<String> {
         let Some(grant) = self.store.user_grant(user_id, grant_id).await? else {
             return Err(super::ServiceError::NotFound("No such connected app.".into()));
         };
         let name = self.store.client(&grant.client_id).await?.map(|c| c.name).unwrap_or_else(|| grant.client_id.clone());
         let event = self.audit_event(user_id, AUDIT_DISCONNECTED, format!("Disconnected \"{name}\"; all its tokens were revoked"));
         self.store.revoke_grant(grant.id, self.now(), Some(&event)).await?;
-        Ok(())
+        Ok(name)
     }
 
     /// Background job: deletes registrations that never led to a grant.

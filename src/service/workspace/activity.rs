@@ -39,7 +39,45 @@ pub struct ActivityList {
     pub next_cursor: Option<String>,
 }
 
+/// A change as the workspace page shows it: what, and the key or app that made it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub entity_type: String,
+    pub title: String,
+    pub action: String,
+    pub at: DateTime<Utc>,
+    /// `API key “laptop”` or the app's name; `None` for changes made before this was recorded.
+    pub by: Option<String>,
+}
+
 impl App {
+    /// The newest `limit` changes, each with the name of the key or app that made it (for the
+    /// workspace page; a key or app since revoked is still named).
+    pub async fn recent_changes(&self, p: &Principal, limit: u32) -> ServiceResult<Vec<Change>> {
+        let page = self.store.list_activity(p.user_id, None, limit).await?;
+        let keys: std::collections::HashMap<String, String> =
+            self.store.list_api_keys(p.user_id).await?.into_iter().map(|k| (k.id, k.name)).collect();
+        let mut apps: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        let mut changes = Vec::with_capacity(page.items.len());
+        for a in page.items {
+            let by = match a.via.as_deref().and_then(|v| v.split_once(':')) {
+                Some(("api_key", id)) => {
+                    Some(keys.get(id).map_or_else(|| "an API key since deleted".to_owned(), |n| format!("API key “{n}”")))
+                }
+                Some(("oauth", client_id)) => {
+                    if !apps.contains_key(client_id) {
+                        let name = self.store.client(client_id).await?.map_or_else(|| client_id.to_owned(), |c| c.name);
+                        apps.insert(client_id.to_owned(), name);
+                    }
+                    apps.get(client_id).cloned()
+                }
+                _ => None,
+            };
+            changes.push(Change { entity_type: a.entity_type, title: a.title, action: a.action, at: a.at, by });
+        }
+        Ok(changes)
+    }
+
     pub async fn list_recent_activity(&self, p: &Principal, args: ListActivityArgs) -> ServiceResult<ActivityList> {
         let limit = page_limit(args.limit)?;
         let before = decode_cursor(args.cursor.as_deref())?;

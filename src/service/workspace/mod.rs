@@ -4,7 +4,7 @@ use base64::Engine;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use super::{App, Principal, ServiceError, ServiceResult};
+use super::{App, Credential, Principal, ServiceError, ServiceResult};
 use crate::store::Activity;
 
 pub mod activity;
@@ -115,7 +115,20 @@ impl App {
         title: &str,
         action: &'static str,
     ) -> Activity {
-        Activity { id: Uuid::now_v7(), user_id: p.user_id, entity_type, entity_id, title: title.to_owned(), action, at: self.now() }
+        let via = match &p.credential {
+            Credential::ApiKey { id, .. } => format!("api_key:{id}"),
+            Credential::OAuth { client_id, .. } => format!("oauth:{client_id}"),
+        };
+        Activity {
+            id: Uuid::now_v7(),
+            user_id: p.user_id,
+            entity_type,
+            entity_id,
+            title: title.to_owned(),
+            action,
+            at: self.now(),
+            via: Some(via),
+        }
     }
 }
 
