@@ -653,8 +653,11 @@ async fn the_document_validates_and_schemathesis_finds_no_contradiction() {
             "25",
             "--max-time",
             "60",
+            // One worker: with two, CPython 3.11's `ast` module (hypothesis describes lambdas with
+            // it) now and then fails with "AST constructor recursion depth mismatch" across threads,
+            // an error of the tool and not of the API.
             "--workers",
-            "2",
+            "1",
             "--report",
             "junit",
             "--report-dir",
