@@ -13,6 +13,16 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# Debian's nginx, for the reverse-proxy tests (each starts its own on a loopback port; the
+# system service is never used).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+  else
+    echo "Debian's nginx is needed by the reverse-proxy tests: sudo apt-get install nginx" >&2
+  fi
+fi
+
 # The real MCP clients the integration tests run, pinned: the official TypeScript SDK, mcp-remote
 # and the Vercel AI SDK (package-lock.json); the official Python SDK, FastMCP, the OpenAI Agents SDK
 # and LangChain's `langchain.mcp` (requirements.txt); LangChain's older `langchain-mcp-adapters`,

@@ -217,13 +217,19 @@ impl Settings {
         self.public_url.starts_with("https://")
     }
 
+    /// The path the public URL adds to its origin (`/navis`), or `""` at the host's root. Behind
+    /// a proxy that serves Navis under a prefix, it is stripped from requests that still carry it
+    /// and added to every path Navis hands out (links, form actions, redirects, cookies).
+    pub fn base_path(&self) -> &str {
+        // The public URL is canonical (`normalize_public_url`): `scheme://authority[/path]`, no
+        // trailing slash, no query, so the path is whatever follows the authority.
+        let after_scheme = self.public_url.split_once("://").map_or("", |(_, rest)| rest);
+        after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+    }
+
     /// The path the public URL adds to its origin (`/navis`), or `/`.
     pub fn cookie_path(&self) -> String {
-        url::Url::parse(&self.public_url)
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .ok()
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "/".into())
+        Some(self.base_path()).filter(|p| !p.is_empty()).unwrap_or("/").to_owned()
     }
 
     /// A cookie's name as set and read: `__Host-` prefixed when the public URL is https with no

@@ -43,10 +43,14 @@ pub struct Running {
 /// Every face's routes in one router, with what they all share: JSON 404s for unknown routes
 /// and the security headers.
 pub fn router(state: AppState, transports: Arc<McpTransports>) -> Router {
-    web::router(state.clone())
+    let mut router = web::router(state.clone())
         .merge(mcp::router(state.clone(), transports))
-        .merge(api::router(state))
-        .fallback(web::not_found)
+        .merge(api::router(state.clone()))
+        .fallback(web::not_found);
+    if !state.settings.base_path().is_empty() {
+        router = router.layer(axum::middleware::from_fn_with_state(state.clone(), web::base_path::public_paths));
+    }
+    router
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own
@@ -73,7 +77,8 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
         body_read_timeout: state.settings.body_read_timeout,
         max_connections_per_addr: state.settings.max_connections_per_addr,
     };
-    let router = router(state, transports);
+    let base = state.settings.base_path().to_owned();
+    let router = web::base_path::accept_prefixed(router(state, transports), base);
 
     let flusher_app = app.clone();
     let flusher_stop = shutdown.clone();

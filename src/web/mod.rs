@@ -15,6 +15,7 @@ use crate::edge::{API_PREFIX, MCP_PATHS, PRM_PREFIX};
 use crate::service::audit::{REQUEST_ORIGIN, RequestOrigin};
 use client_addr::ClientAddr;
 
+pub mod base_path;
 pub mod client_addr;
 pub mod connections;
 pub mod csrf;
@@ -39,6 +40,15 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{PRM_PREFIX}{API_PREFIX}"), get(wellknown::protected_resource));
     for path in MCP_PATHS {
         router = router.route(&format!("{PRM_PREFIX}{path}"), get(wellknown::protected_resource));
+    }
+    // A public URL with a path: the documents also where RFC 8414 §3.1 and RFC 9728 §3.1 put them
+    // for an issuer and resources with that path (inserted after the well-known prefix).
+    let base = state.settings.base_path().to_owned();
+    if !base.is_empty() {
+        router = router.route(&format!("{PRM_PREFIX}{base}"), get(wellknown::protected_resource_root));
+        for path in MCP_PATHS.iter().chain([&API_PREFIX]) {
+            router = router.route(&format!("{PRM_PREFIX}{base}{path}"), get(wellknown::protected_resource));
+        }
     }
     let pages = Router::new()
         .route("/", get(pages::home))
@@ -69,8 +79,11 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("mcp-protocol-version")])
         .max_age(std::time::Duration::from_secs(3600));
-    let oauth_api = Router::new()
-        .route("/.well-known/oauth-authorization-server", get(oauth::metadata))
+    let mut oauth_api = Router::new().route("/.well-known/oauth-authorization-server", get(oauth::metadata));
+    if !base.is_empty() {
+        oauth_api = oauth_api.route(&format!("/.well-known/oauth-authorization-server{base}"), get(oauth::metadata));
+    }
+    let oauth_api = oauth_api
         .route(oauth::REGISTER, post(oauth::register))
         .route(oauth::TOKEN, post(oauth::token))
         .route(oauth::REVOKE, post(oauth::revoke))

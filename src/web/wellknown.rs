@@ -37,6 +37,9 @@ fn respond(doc: serde_json::Value) -> impl IntoResponse {
 /// `/.well-known/oauth-protected-resource/<mcp path>` describes `<public url>/<mcp path>`.
 pub async fn protected_resource(State(state): State<AppState>, OriginalUri(uri): OriginalUri) -> impl IntoResponse {
     let path = uri.path().strip_prefix(PRM_PREFIX).unwrap_or("/mcp");
+    // The RFC 9728 form for a public URL with a path carries that path first.
+    let base = state.settings.base_path();
+    let path = path.strip_prefix(base).filter(|p| !base.is_empty() && p.starts_with('/')).unwrap_or(path);
     respond(document(&state.settings, state.settings.url(path)))
 }
 

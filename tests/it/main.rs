@@ -17,6 +17,7 @@ mod isolation;
 mod oauth;
 mod pages;
 mod protocol;
+mod proxy;
 mod robustness;
 mod sdk_clients;
 mod security;

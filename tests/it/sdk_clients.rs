@@ -219,9 +219,9 @@ pub async fn disconnect_on_page(s: &TestServer, session_cookie: &str) {
 }
 
 /// Drives a client script through connect → refresh → Disconnect, checking each step.
-async fn whole_oauth_flow(s: &TestServer, session: &str, mut client: Stepper, client_name: &str) {
+pub async fn whole_oauth_flow(s: &TestServer, resource: &str, session: &str, mut client: Stepper, client_name: &str) {
     let connected = client.step("connected").await;
-    assert_eq!(connected["resource"], s.url(MCP), "the SDK sent our resource");
+    assert_eq!(connected["resource"], resource, "the SDK sent our resource");
     assert_eq!(connected["codeChallengeMethod"], "S256");
     assert!(connected["scope"].as_str().unwrap().contains("mcp:write"), "{connected}");
     assert!(connected["toolCount"].as_u64().unwrap() >= 13);
@@ -260,7 +260,7 @@ async fn the_official_typescript_sdk_runs_the_whole_oauth_flow() {
     let session = signed_in_session(&s).await;
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg("oauth-client.mjs").arg(s.url(MCP)).env("NAVIS_SESSION_COOKIE", &session).current_dir(&dir);
-    whole_oauth_flow(&s, &session, Stepper::spawn(cmd), "TS SDK e2e").await;
+    whole_oauth_flow(&s, &s.url(MCP), &session, Stepper::spawn(cmd), "TS SDK e2e").await;
 }
 
 #[tokio::test]
@@ -272,5 +272,5 @@ async fn the_official_python_sdk_runs_the_whole_oauth_flow() {
     let session = signed_in_session(&s).await;
     let mut cmd = tokio::process::Command::new(python);
     cmd.arg("oauth_client.py").arg(s.url(MCP)).env("NAVIS_SESSION_COOKIE", &session).current_dir(&dir);
-    whole_oauth_flow(&s, &session, Stepper::spawn(cmd), "Python SDK e2e").await;
+    whole_oauth_flow(&s, &s.url(MCP), &session, Stepper::spawn(cmd), "Python SDK e2e").await;
 }

@@ -61,11 +61,12 @@ async def redirect_handler(authorization_url: str) -> None:
         page = await http.get(authorization_url, headers={"cookie": SESSION})
         assert page.status_code == 200, f"expected the consent page, got {page.status_code}"
         cookies = [SESSION] + [c.split(";")[0] for c in page.headers.get_list("set-cookie")]
-        form = re.search(r'<form method="post" action="/oauth/authorize">(.*?)</form>', page.text, re.S).group(1)
+        # The form's action is the page's own path (under the public URL's prefix, if it has one).
+        action, form = re.search(r'<form method="post" action="([^"]*/oauth/authorize)">(.*?)</form>', page.text, re.S).groups()
         fields = {k: html.unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
         fields.update(access="write", decision="approve")
         answer = await http.post(
-            urljoin(authorization_url, "/oauth/authorize"),
+            urljoin(authorization_url, action),
             content=urlencode(fields),
             headers={"content-type": "application/x-www-form-urlencoded", "cookie": "; ".join(cookies)},
         )
