@@ -23,7 +23,7 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_ADDR: usize = 256;
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, trusted_proxies, conformance_fixtures
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, trusted_proxies, forwarded_header, conformance_fixtures
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -77,6 +77,9 @@ pub struct SettingsArgs {
     /// Reverse proxies whose X-Forwarded-For is believed, as addresses or CIDR blocks (comma-separated, e.g. 127.0.0.1,10.0.0.0/8); the client's address is then the first one no trusted proxy vouches for [default: none: the connection's address]
     #[arg(long, global = true, env = "NAVIS_TRUSTED_PROXIES", value_name = "CIDRS", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Which header the trusted proxies write the client's address into: x-forwarded-for, or forwarded (RFC 7239). Only that one is read, so a client cannot slip in the other [default: x-forwarded-for]
+    #[arg(long, global = true, env = "NAVIS_FORWARDED_HEADER", value_name = "HEADER")]
+    pub forwarded_header: Option<String>,
     /// Add the MCP conformance suite's test tools, resources and prompts (for running the official suite; never in production) [default: false]
     #[arg(long, global = true, env = "NAVIS_CONFORMANCE_FIXTURES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub conformance_fixtures: Option<bool>,
@@ -99,6 +102,7 @@ struct FileSettings {
     mcp_sessions: Option<bool>,
     mcp_fast_path: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
+    forwarded_header: Option<String>,
     mcp_max_pending_sessions: Option<usize>,
     mcp_max_sessions_per_user: Option<usize>,
     mcp_session_idle_secs: Option<u64>,
@@ -124,6 +128,8 @@ pub struct Settings {
     pub mcp_fast_path: bool,
     /// Proxies whose `X-Forwarded-For` is believed (see `core::net::client_address`).
     pub trusted_proxies: Vec<crate::core::net::Cidr>,
+    /// The header those proxies write the client's address into.
+    pub forwarded_header: ForwardedHeader,
     /// Sessions opened without a token and not yet used with one.
     pub mcp_max_pending_sessions: usize,
     pub mcp_max_sessions_per_user: usize,
@@ -196,6 +202,11 @@ impl Settings {
                 .filter(|c| !c.trim().is_empty())
                 .map(|c| c.parse().map_err(|e: String| anyhow::anyhow!("invalid trusted proxy: {e}")))
                 .collect::<anyhow::Result<_>>()?,
+            forwarded_header: match args.forwarded_header.clone().or(file.forwarded_header).as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("x-forwarded-for") => ForwardedHeader::XForwardedFor,
+                Some("forwarded") => ForwardedHeader::Forwarded,
+                Some(other) => anyhow::bail!("invalid forwarded_header {other:?}: expected x-forwarded-for or forwarded"),
+            },
             mcp_max_pending_sessions: at_least_one(
                 "mcp_max_pending_sessions",
                 args.mcp_max_pending_sessions.or(file.mcp_max_pending_sessions).unwrap_or(DEFAULT_MCP_MAX_PENDING_SESSIONS),
@@ -256,6 +267,15 @@ impl Settings {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+}
+
+/// The header a trusted proxy writes the client's address into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1` (nginx's `$proxy_add_x_forwarded_for`, most load balancers).
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1` (Caddy and others can send it).
+    Forwarded,
 }
 
 fn at_least_one<N: PartialOrd + From<u8>>(name: &str, n: N) -> anyhow::Result<N> {

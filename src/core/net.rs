@@ -76,6 +76,29 @@ pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[Cidr]) ->
     client
 }
 
+/// The `for=` addresses of an RFC 7239 `Forwarded` header, in order, as plain addresses (quotes,
+/// IPv6 brackets and ports taken off), for [`client_address`]. An element without `for=` or with
+/// an obfuscated one (`_hidden`, `unknown`) gives its raw text, which ends the walk there.
+pub fn forwarded_header_addresses(header: &str) -> Vec<String> {
+    header
+        .split(',')
+        .map(|element| {
+            let value = element.split(';').find_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("for").then(|| value.trim().trim_matches('"'))
+            });
+            let Some(value) = value else { return element.trim().to_owned() };
+            let bare = match value.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or(v6),
+                // `a.b.c.d:port`; a bare IPv6 address (not allowed unquoted) has more than one colon.
+                None if value.matches(':').count() == 1 => value.split(':').next().unwrap_or(value),
+                None => value,
+            };
+            bare.to_owned()
+        })
+        .collect()
+}
+
 /// True only for globally routable unicast addresses: never loopback, private (RFC 1918),
 /// shared (100.64/10), link-local (incl. 169.254.169.254 metadata services), unique-local,
 /// multicast, documentation, benchmarking or reserved ranges. IPv4 inside IPv6 (mapped
@@ -164,6 +187,19 @@ mod tests {
         assert_eq!(client_address(ip("127.0.0.1"), &["198.51.100.1, junk"], &trusted), ip("127.0.0.1"));
         assert_eq!(client_address(ip("127.0.0.1"), &["10.0.0.8"], &trusted), ip("10.0.0.8"));
         assert_eq!(client_address(ip("127.0.0.1"), &[], &trusted), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn forwarded_headers_give_their_for_addresses() {
+        let hops = forwarded_header_addresses(r#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https, For="198.51.100.2:80";by=10.0.0.1"#);
+        assert_eq!(hops, ["192.0.2.43", "2001:db8:cafe::17", "198.51.100.2"]);
+        let trusted = cidrs(&["127.0.0.1"]);
+        let hops = forwarded_header_addresses("for=1.2.3.4, for=198.51.100.1");
+        let hops: Vec<&str> = hops.iter().map(String::as_str).collect();
+        assert_eq!(client_address(ip("127.0.0.1"), &hops, &trusted), ip("198.51.100.1"));
+        // An obfuscated identifier is not an address: the walk stops at the proxy.
+        let hops = forwarded_header_addresses("for=_hidden");
+        assert_eq!(client_address(ip("127.0.0.1"), &[hops[0].as_str()], &trusted), ip("127.0.0.1"));
     }
 
     fn ip(text: &str) -> IpAddr {

@@ -396,3 +396,52 @@ async fn behind_a_trusted_proxy_each_client_is_counted_on_its_own_and_spoofing_i
     }
     assert_eq!(guess_via_proxy(&direct, &spoofer, "198.51.100.99").await, 429);
 }
+
+#[tokio::test]
+async fn with_forwarded_configured_only_that_header_names_the_client() {
+    let options = Options {
+        trusted_proxies: Some(vec!["127.0.0.1".into()]),
+        forwarded_header: Some("forwarded".into()),
+        ..Default::default()
+    };
+    let s = TestServer::start_with(options).await;
+    let proxy = browser_at("127.0.0.1");
+    // Ten failures named by RFC 7239 `Forwarded`, each for another account: that client is refused.
+    for i in 0..10 {
+        let form = proxy.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
+        let status = proxy
+            .post(s.url("/signin"))
+            .header("Forwarded", r#"for="198.51.100.1:4711";proto=https"#)
+            .form(&[("email", format!("user{i}@example.com").as_str()), ("password", "wrong password"), ("csrf", &csrf_of(&form))])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "failure {i}");
+    }
+    let with_forwarded = |value: &'static str| {
+        let proxy = proxy.clone();
+        let s = &s;
+        async move {
+            let form = proxy.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
+            let req = proxy.post(s.url("/signin")).header("Forwarded", value).header("X-Forwarded-For", "203.0.113.77");
+            let csrf = csrf_of(&form);
+            let form = [("email", "ada@example.com"), ("password", "wrong password"), ("csrf", csrf.as_str())];
+            req.form(&form).send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(with_forwarded("for=198.51.100.1").await, 429, "the same client, whatever X-Forwarded-For says");
+    assert_eq!(with_forwarded("for=198.51.100.2").await, 401, "another client behind the proxy");
+    // X-Forwarded-For alone is not read: every such guess counts against the proxy's own address,
+    // which has not failed yet.
+    let form = proxy.get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
+    let status = proxy
+        .post(s.url("/signin"))
+        .header("X-Forwarded-For", "198.51.100.1")
+        .form(&[("email", "bob@example.com"), ("password", "wrong password"), ("csrf", &csrf_of(&form))])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401, "X-Forwarded-For is ignored when Forwarded is the configured header");
+}
