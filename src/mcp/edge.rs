@@ -233,7 +233,8 @@ fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
 const SESSION_HEADER: &str = "mcp-session-id";
 
 pub async fn handle(State(state): State<McpState>, request: Request) -> Response {
-    let metadata_url = resource_metadata_url(&state.settings, request.uri().path());
+    let path = request.uri().path();
+    let metadata_url = state.metadata_urls.iter().find(|(p, _)| path.starts_with(p)).map_or("", |(_, url)| url.as_str());
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(origin) = &origin
         && !origin_allowed(origin, &state.settings)
@@ -241,8 +242,8 @@ pub async fn handle(State(state): State<McpState>, request: Request) -> Response
         return jsonrpc_error(StatusCode::FORBIDDEN, -32600, "Forbidden: this Origin may not call the MCP endpoint.");
     }
     let mut response = match *request.method() {
-        Method::POST => post(&state, request, &metadata_url).await,
-        Method::GET | Method::DELETE => stream_or_end(&state, request, &metadata_url).await,
+        Method::POST => post(&state, request, metadata_url).await,
+        Method::GET | Method::DELETE => stream_or_end(&state, request, metadata_url).await,
         Method::OPTIONS => StatusCode::NO_CONTENT.into_response(),
         _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, POST, DELETE")]).into_response(),
     };

@@ -32,11 +32,14 @@ pub struct McpState {
     pub app: App,
     pub settings: Arc<Settings>,
     pub mcp: Arc<edge::McpTransports>,
+    /// Each MCP path with the URL of its protected-resource metadata, made once: every 401 names it.
+    pub metadata_urls: Arc<[(&'static str, String)]>,
 }
 
 /// The MCP endpoint at both of its paths, with its state.
 pub fn router(state: AppState, transports: Arc<edge::McpTransports>) -> axum::Router {
-    let state = McpState { app: state.app, settings: state.settings, mcp: transports };
+    let metadata_urls = MCP_PATHS.iter().map(|path| (*path, edge::resource_metadata_url(&state.settings, path))).collect();
+    let state = McpState { app: state.app, settings: state.settings, mcp: transports, metadata_urls };
     MCP_PATHS.iter().fold(axum::Router::new(), |router, path| router.route(path, axum::routing::any(edge::handle))).with_state(state)
 }
 
