@@ -26,7 +26,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            // When the database is down, sqlx keeps trying to connect until this runs out: short,
+            // so that requests fail fast with 503 instead of hanging (tests/it/outage.rs).
+            .acquire_timeout(Duration::from_secs(2))
             .connect_with(options)
             .await?;
         Ok(Self { pool })

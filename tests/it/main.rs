@@ -3,6 +3,7 @@
 
 mod harness;
 mod oauth_support;
+mod outage;
 
 mod api;
 mod cimd;
