@@ -3,7 +3,6 @@
 
 mod harness;
 mod oauth_support;
-mod outage;
 
 mod api;
 mod cimd;
@@ -15,7 +14,9 @@ mod fast_path;
 mod instances;
 mod interop;
 mod isolation;
+mod load;
 mod oauth;
+mod outage;
 mod pages;
 mod protocol;
 mod proxy;
