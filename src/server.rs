@@ -76,7 +76,10 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
         header_read_timeout: state.settings.header_read_timeout,
         body_read_timeout: state.settings.body_read_timeout,
         max_connections_per_addr: state.settings.max_connections_per_addr,
+        metrics: app.metrics.clone(),
     };
+    let sessions = Arc::downgrade(&transports);
+    app.metrics.count_sessions_with(move || sessions.upgrade().map_or(0, |t| t.open_sessions()));
     let base = state.settings.base_path().to_owned();
     let router = web::base_path::accept_prefixed(router(state, transports), base);
 

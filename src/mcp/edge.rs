@@ -76,6 +76,11 @@ impl McpTransports {
         Self { with_sessions, session_manager, sessionless, sessions_enabled: settings.mcp_sessions, allowed_hosts, sessions }
     }
 
+    /// Sessions open now (pending and owned), for `/metrics`.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.open()
+    }
+
     pub fn sessions_enabled(&self) -> bool {
         self.sessions_enabled
     }

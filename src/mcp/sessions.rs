@@ -105,6 +105,12 @@ impl Sessions {
         Self { limits, state: Mutex::new(State::default()) }
     }
 
+    /// How many sessions are open: pending ones and owned ones.
+    pub fn open(&self) -> usize {
+        let state = self.state();
+        state.pending.len() + state.owned.len()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

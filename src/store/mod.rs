@@ -298,6 +298,10 @@ pub enum Record<'a> {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
+    /// The connection pool's size and idle connections, for `/metrics`.
+    fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {
+        None
+    }
     async fn ping(&self) -> StoreResult<()>;
 
     // Accounts

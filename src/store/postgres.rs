@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::sql::{Arg, Backend, Cols, Dialect, Map, Stmt, Tx, numbered};
 use super::*;
+use crate::service::metrics::{PoolUse, timed};
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -110,19 +111,23 @@ impl Backend for PostgresStore {
     }
 
     async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64> {
-        Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected())
+        timed("write", async { Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected()) }).await
     }
 
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Vec<T>> {
         let Stmt { sql, args } = stmt;
         let sql = numbered(&sql);
-        bound(&sql, args).fetch_all(&self.pool).await?.iter().map(|row| map(row)).collect()
+        timed("read", async { bound(&sql, args).fetch_all(&self.pool).await?.iter().map(|row| map(row)).collect() }).await
     }
 
     async fn fetch_optional<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>> {
         let Stmt { sql, args } = stmt;
         let sql = numbered(&sql);
-        bound(&sql, args).fetch_optional(&self.pool).await?.as_ref().map(|row| map(row)).transpose()
+        timed("read", async { bound(&sql, args).fetch_optional(&self.pool).await?.as_ref().map(|row| map(row)).transpose() }).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
     }
 
     async fn begin(&self) -> StoreResult<PgTx> {
@@ -145,7 +150,7 @@ impl Tx for PgTx {
     }
 
     async fn commit(self) -> StoreResult<()> {
-        commit(self.0).await
+        timed("transaction", commit(self.0)).await
     }
 }
 

@@ -178,6 +178,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn begin_durable(&self) -> StoreResult<Self::Tx> {
         self.begin().await
     }
+    /// The pool's size and idle connections.
+    fn pool_use(&self) -> crate::service::metrics::PoolUse;
 }
 
 /// A transaction: everything in it commits together, or nothing does.
@@ -414,6 +416,10 @@ fn tags(t: &Task) -> serde_json::Value {
 impl<B: Backend> Store for B {
     async fn migrate(&self) -> StoreResult<()> {
         self.run_migrations().await
+    }
+
+    fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {
+        Some(Backend::pool_use(self))
     }
 
     async fn ping(&self) -> StoreResult<()> {

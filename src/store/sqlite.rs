@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::sql::{Arg, Backend, Cols, Dialect, Map, Stmt, Tx};
 use super::*;
+use crate::service::metrics::{PoolUse, db_query, timed};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -53,6 +54,13 @@ impl Readers {
 
     /// Runs `read` on an idle connection (or a new one).
     fn read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let started = std::time::Instant::now();
+        let result = self.read_untimed(read);
+        db_query("read", started.elapsed());
+        result
+    }
+
+    fn read_untimed<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> StoreResult<T>) -> StoreResult<T> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
             Some(conn) => conn,
@@ -176,7 +184,11 @@ impl Backend for SqliteStore {
     }
 
     async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64> {
-        Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected())
+        timed("write", async { Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected()) }).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
     }
 
     /// Reads run on the readers, on the caller's thread (see `Readers`).
@@ -228,7 +240,7 @@ impl Tx for SqliteTx {
     }
 
     async fn commit(self) -> StoreResult<()> {
-        commit(self.0).await
+        timed("transaction", commit(self.0)).await
     }
 }
 

@@ -30,11 +30,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-#[derive(Debug, Clone, Copy)]
+use crate::service::metrics::{Metrics, face_of};
+
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_connections_per_addr: usize,
+    /// Where each request's duration and the requests in flight are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Serves `router` on `listener` until `stop` is cancelled, then waits for open connections to
@@ -67,7 +71,8 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
             drop(stream);
             continue;
         };
-        tokio::spawn(connection(stream, peer, slot, http.clone(), router.clone(), limits.body_read_timeout, stop.clone(), alive.clone()));
+        let per_request = (limits.body_read_timeout, limits.metrics.clone());
+        tokio::spawn(connection(stream, peer, slot, http.clone(), router.clone(), per_request, stop.clone(), alive.clone()));
     }
     drop(listener);
     drop(alive);
@@ -81,14 +86,14 @@ async fn connection(
     _slot: Slot,
     http: hyper::server::conn::http1::Builder,
     router: Router,
-    body_read_timeout: Duration,
+    (body_read_timeout, metrics): (Duration, Arc<Metrics>),
     stop: CancellationToken,
     _alive: tokio::sync::mpsc::Sender<Infallible>,
 ) {
     stream.set_nodelay(true).ok();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let router = router.clone();
-        async move { Ok::<_, Infallible>(handle(router, request, peer, body_read_timeout).await) }
+        let (router, metrics) = (router.clone(), metrics.clone());
+        async move { Ok::<_, Infallible>(handle(router, request, peer, body_read_timeout, &metrics).await) }
     });
     let conn = http.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
@@ -104,7 +109,17 @@ async fn connection(
     }
 }
 
-async fn handle(router: Router, request: Request<Incoming>, peer: SocketAddr, body_read_timeout: Duration) -> Response {
+/// Answers one request, counting it in flight and recording how long its answer took.
+async fn handle(router: Router, request: Request<Incoming>, peer: SocketAddr, body_read_timeout: Duration, metrics: &Metrics) -> Response {
+    let face = face_of(request.uri().path());
+    let _in_flight = metrics.request_started();
+    let started = std::time::Instant::now();
+    let response = answer(router, request, peer, body_read_timeout).await;
+    metrics.request_answered(face, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn answer(router: Router, request: Request<Incoming>, peer: SocketAddr, body_read_timeout: Duration) -> Response {
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(ConnectInfo(peer));
     // Requests without a body (GET, and so the SSE streams) need no deadline.

@@ -111,7 +111,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics of this instance: counts only, never a credential or an identity.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.app.metrics.render())
+    let text = state.app.metrics.render(state.app.store.pool_use());
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
 }
 
 /// Serves the request with its origin (peer address, `User-Agent`) known to the security events

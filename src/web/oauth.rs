@@ -141,7 +141,10 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok((req, _)) => req,
         Err(e) => return oauth_error(e),
     };
-    match state.app.token(&req).await {
+    let started = std::time::Instant::now();
+    let answer = state.app.token(&req).await;
+    state.app.metrics.token_answered(started.elapsed());
+    match answer {
         Ok(tokens) => {
             state.app.metrics.token(req.grant_type.as_deref());
             no_store(Json(tokens).into_response())

@@ -78,7 +78,7 @@ async fn metrics_count_outcomes_and_reveal_no_secret() {
         .await;
     let resp = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let text = resp.text().await.unwrap();
     for line in [
         "navis_bearer_auth_total{outcome=\"api_key\"} 3",
@@ -89,6 +89,17 @@ async fn metrics_count_outcomes_and_reveal_no_secret() {
         "navis_tool_calls_total{tool=\"get_task\",result=\"error\"} 1",
     ] {
         assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+    // Latency by face and status class, requests in flight (this one), sessions, the pool.
+    for series in [
+        "navis_http_request_duration_seconds_count{face=\"mcp\",status=\"2xx\"}",
+        "navis_http_request_duration_seconds_count{face=\"mcp\",status=\"4xx\"}",
+        "navis_db_query_duration_seconds_count{kind=\"read\"}",
+        "navis_http_requests_in_flight 1",
+        "navis_mcp_sessions_open 0",
+        "navis_db_pool_connections ",
+    ] {
+        assert!(text.contains(series), "missing {series}:\n{text}");
     }
     assert!(!text.contains(&a.read[..20]) && !text.contains("ada@"), "no credential or identity in metrics");
 }
