@@ -512,6 +512,10 @@ async fn errors_are_json_with_a_stable_code_and_a_message() {
     )
     .await;
     assert_eq!(body["field"], "tasks[1].priority");
+    // An id in the body that names no project of this user is a bad field, not a missing page.
+    let unknown = format!(r#"{{"title": "t", "project_id": "{}"}}"#, Uuid::now_v7());
+    let (body, _) = check(send("POST", "/tasks", json, unknown).await.unwrap(), 422, "invalid_field").await;
+    assert_eq!(body["field"], "project_id");
     // application/merge-patch+json is JSON too; a project with tasks is a conflict to delete.
     let p = create(&s, &a.write, "/projects", json!({"name": "P"})).await;
     let pid = p["id"].as_str().unwrap();

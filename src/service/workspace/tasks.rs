@@ -265,10 +265,16 @@ fn clean_assignee(assignee: Option<String>) -> ServiceResult<Option<String>> {
 }
 
 impl App {
+    /// A task's `project_id` field: an unknown (or another user's) project is a bad field of this
+    /// request (422 over HTTP), not a missing resource at its URL (404).
     async fn own_project_id(&self, p: &Principal, project_id: Option<&str>) -> ServiceResult<Option<Uuid>> {
         match project_id {
             None => Ok(None),
-            Some(id) => Ok(Some(self.own_project(p, id).await?.id)),
+            Some(id) => match self.own_project(p, id).await {
+                Ok(project) => Ok(Some(project.id)),
+                Err(ServiceError::NotFound(message)) => Err(ServiceError::field("project_id", message)),
+                Err(e) => Err(e),
+            },
         }
     }
 
