@@ -182,7 +182,7 @@ async fn another_users_calendar_is_invisible_and_untouchable() {
     assert_eq!(s.ok(&b.read, "list_events", json!({"from": "2000-01-01"})).await["events"], json!([]));
     let bobs_free = s.ok(&b.read, "find_free_time", json!({"duration_minutes": 60, "work_start": "00:00", "work_end": "24:00"})).await;
     let first = &bobs_free["slots"][0];
-    assert_eq!(first["start"].as_str().map(|t| at(t)), Some(now), "Ada's event does not block Bob's time: {bobs_free}");
+    assert_eq!(first["start"].as_str().map(at), Some(now), "Ada's event does not block Bob's time: {bobs_free}");
     let upcoming = resource(&s, &b.read, "navis://calendar/upcoming").await;
     assert_eq!(upcoming["events"], json!([]));
     // Ada's event is as she made it, and blocks her own time.
