@@ -17,7 +17,7 @@ use crate::service::keys::expiry_from_date;
 `nops_` API keys and a built-in OAuth 2.1 authorization server (web pages at /signup, /signin and \
 /settings/connected-apps).\n\nSettings come from flags, then NAVIS_* environment variables, then the --config TOML file, then defaults. \
 The admin commands read the same settings, so they find the server's database (they work while it runs).",
-    after_help = "Examples:\n  navis serve\n  navis user create --email ada@example.com --password-stdin <<< 'a long password'\n  navis key create --user ada@example.com --name laptop --scope write --expires 2027-01-31\n  navis key list --user ada@example.com\n  navis key revoke --user ada@example.com nops_7Hq2mZ0aXk4LwP9c"
+    after_help = "Examples:\n  navis serve\n  navis user create --email ada@example.com --password-stdin <<< 'a long password'\n  navis user set-timezone --email ada@example.com --time-zone Europe/Berlin\n  navis key create --user ada@example.com --name laptop --scope write --expires 2027-01-31\n  navis key list --user ada@example.com\n  navis key revoke --user ada@example.com nops_7Hq2mZ0aXk4LwP9c"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -58,6 +58,14 @@ pub enum UserCommand {
         /// Read the password from standard input (first line)
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Set a user's time zone (an IANA name such as Europe/Berlin; the default is UTC): "today",
+    /// all-day events and working hours are read in it
+    SetTimezone {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_name = "IANA_NAME")]
+        time_zone: String,
     },
 }
 
@@ -106,7 +114,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => {
             let app = crate::server::app(&settings, Arc::new(SystemClock)).await?;
-            let (UserCommand::Create { password_stdin, .. } | UserCommand::SetPassword { password_stdin, .. }) = &cmd;
+            let (UserCommand::Create { password_stdin, .. } | UserCommand::SetPassword { password_stdin, .. }) = &cmd else {
+                if let UserCommand::SetTimezone { email, time_zone } = cmd {
+                    let user = app.user_by_email(&email).await?;
+                    let name = app.set_time_zone(user.id, &time_zone).await?;
+                    eprintln!("set the time zone of {} to {name}", user.email);
+                }
+                return Ok(());
+            };
             let (password, generated) = if *password_stdin {
                 let mut input = String::new();
                 std::io::stdin().read_to_string(&mut input)?;
@@ -123,6 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let user = app.set_password(&email, &password).await?;
                     eprintln!("set the password of {}; every browser of theirs was signed out", user.email);
                 }
+                UserCommand::SetTimezone { .. } => {}
             }
             if generated {
                 println!("{password}");

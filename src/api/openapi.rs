@@ -97,7 +97,9 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
             { "name": "projects", "description": "Projects, with task counts; archiving is a status." },
             { "name": "tasks", "description": "Tasks, their completion and their comments." },
             { "name": "activity", "description": "Every change to the workspace, newest first." },
-            { "name": "me", "description": "Who the token belongs to." },
+            { "name": "me", "description": "Who the token belongs to, and the user's time zone (`PATCH /me` changes it)." },
+            { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive)." },
+            { "name": "free-time", "description": "Free slots within working hours, in a time zone." },
         ],
         "paths": paths,
         "components": {

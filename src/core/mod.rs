@@ -1,5 +1,6 @@
 //! Pure rules: no I/O, time is a parameter.
 pub mod clock;
+pub mod free_time;
 pub mod net;
 pub mod oauth;
 pub mod scope;

@@ -9,6 +9,7 @@ use crate::service::{App, Principal, ServiceError};
 
 pub const PROJECTS_ALL: &str = "navis://projects/all";
 pub const TASKS_TODAY: &str = "navis://tasks/today";
+pub const CALENDAR_UPCOMING: &str = "navis://calendar/upcoming";
 pub const PROJECT_TASKS_TEMPLATE: &str = "navis://projects/{id}/tasks";
 const PROJECT_TASKS_LIMIT: u32 = 100;
 
@@ -20,7 +21,11 @@ pub fn list() -> Vec<Resource> {
             .with_mime_type("application/json"),
         Resource::new(TASKS_TODAY, "tasks-today")
             .with_title("Tasks due today")
-            .with_description("Open tasks due today (UTC) and overdue ones, marked as such.")
+            .with_description("Open tasks due today (in your time zone) and overdue ones, marked as such.")
+            .with_mime_type("application/json"),
+        Resource::new(CALENDAR_UPCOMING, "calendar-upcoming")
+            .with_title("Upcoming events")
+            .with_description("Calendar events in the next 7 days, by start time, in your time zone.")
             .with_mime_type("application/json"),
     ]
 }
@@ -66,6 +71,15 @@ pub async fn read(app: &App, p: &Principal, uri: &str) -> Result<ResourceContent
                     "due_date": t.due_date, "project_id": t.project_id, "assignee": t.assignee,
                     "overdue": t.due_date.is_some_and(|d| d < today),
                 })).collect::<Vec<_>>()
+            })
+        }
+        CALENDAR_UPCOMING => {
+            let (tz, from, to, events) = app.upcoming_events(p).await.map_err(|e| to_mcp_error(uri, e))?;
+            json!({
+                "time_zone": tz.name(),
+                "from": from.with_timezone(&tz).fixed_offset(),
+                "to": to.with_timezone(&tz).fixed_offset(),
+                "events": events,
             })
         }
         _ => {

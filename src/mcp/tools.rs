@@ -28,6 +28,7 @@ pub struct ToolSpec {
 pub static CATALOG: LazyLock<Vec<ToolSpec>> = LazyLock::new(|| {
     ops::OPERATIONS
         .iter()
+        .filter(|op| op.tool)
         .map(|op| ToolSpec {
             op,
             tool: Tool::new(op.name, op.description, std::sync::Arc::new(op.input.clone()))

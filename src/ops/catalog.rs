@@ -7,7 +7,7 @@
 //!
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 use super::{Effect, Operation, Route, Verb};
-use crate::service::workspace::{activity::*, comments::*, me::*, projects::*, tasks::*};
+use crate::service::workspace::{activity::*, calendar::*, comments::*, me::*, projects::*, tasks::*};
 
 macro_rules! op {
     ($name:literal, $title:literal, $effect:ident, [$($verb:ident $path:literal $(=> $id:literal)?),+ $(,)?],
@@ -78,6 +78,28 @@ pub(super) fn operations() -> Vec<Operation> {
             "Every change to the workspace (created, updated, archived, completed, commented, deleted), newest first. Paginated with `limit` and `cursor`."),
         op!("get_current_user", "Who am I", Read, [Get "/me"],
             current_user(NoArgs) -> CurrentUser,
-            "Who the token belongs to: user id, email, token kind, scopes and when the token expires."),
+            "Who the token belongs to: user id, email, token kind, scopes, when the token expires, and the user's time zone."),
+        // calendar
+        op!("list_events", "List events", Read, [Get "/events"],
+            list_events(ListEventsArgs) -> EventList,
+            "List calendar events that overlap a time range (`from`, default now; `to`, default open), ordered by start; optionally of one `kind`. `from`/`to` take RFC 3339 date-times with offset or dates (YYYY-MM-DD, read in the user's time zone; a `to` date includes that day). Times come back in the user's time zone. Paginated with `limit` and `cursor`."),
+        op!("get_event", "Get an event", Read, [Get "/events/{id}"],
+            get_event(EventIdArgs) -> EventView,
+            "Get one calendar event."),
+        op!("create_event", "Create an event", Create, [Post "/events"],
+            create_event(CreateEventArgs) -> EventView,
+            "Create a calendar event. A timed event takes `start` (and `end`, default one hour later) as RFC 3339 date-times with an offset, e.g. 2026-05-04T09:00:00+02:00. An all-day event takes dates: `start` is its first day and `end` its last day, inclusive (default: one day), read in the user's time zone. kind is meeting, focus, personal or other (default)."),
+        op!("update_event", "Update an event", Update, [Patch "/events/{id}"],
+            update_event(UpdateEventArgs) -> EventView,
+            "Change any field of an event; fields left out keep their value, and null clears `location`. Changing only `start` moves the event and keeps its length; `attendees` is replaced as a whole."),
+        op!("delete_event", "Delete an event", Delete, [Delete "/events/{id}"],
+            delete_event(EventIdArgs) -> DeletedEvent,
+            "Delete a calendar event."),
+        op!("find_free_time", "Find free time", Read, [Get "/free-time"],
+            find_free_time(FindFreeTimeArgs) -> FreeTime,
+            "Find free slots of at least `duration_minutes` within working hours (`work_start`–`work_end`, default 09:00–17:00, in `time_zone`, default the user's) between `from` (default now) and `to` (default 7 days later; at most 62 days). Events that overlap or touch merge; all-day events block their whole days; `weekdays_only` skips weekends. Slots never start in the past."),
+        op!("update_current_user", "Change account settings", Update, [Patch "/me"],
+            update_current_user(UpdateCurrentUserArgs) -> CurrentUser,
+            "Change the user's time zone (an IANA name such as Europe/Berlin): \"today\", all-day events and working hours are read in it. HTTP only.").http_only(),
     ]
 }

@@ -91,6 +91,9 @@ pub struct Operation {
     pub input: JsonObject,
     /// JSON Schema (2020-12) of the result, as it is serialised.
     pub output: JsonObject,
+    /// Whether it is also an MCP tool. An account setting (`PATCH /me`) is HTTP only: the tool
+    /// catalogue is the product's, and changing a setting is not an assistant's work.
+    pub tool: bool,
     run: Runner,
 }
 
@@ -124,7 +127,12 @@ impl Operation {
         description: &'static str,
         run: Runner,
     ) -> Self {
-        Self { name, title, description, effect, routes, input: input_schema::<In>(), output: output_schema::<Out>(), run }
+        Self { name, title, description, effect, routes, input: input_schema::<In>(), output: output_schema::<Out>(), tool: true, run }
+    }
+
+    /// Served over HTTP only, not as an MCP tool.
+    fn http_only(self) -> Self {
+        Self { tool: false, ..self }
     }
 
     /// Whether the principal's scopes allow this operation.

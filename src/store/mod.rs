@@ -11,9 +11,12 @@ use uuid::Uuid;
 
 use crate::core::{scope::Access, throttle};
 
+pub mod calendar;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+
+pub use calendar::{Event, EventCursor, EventFilter, EventStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -296,7 +299,7 @@ pub enum Record<'a> {
 /// `sql::Backend` each database provides); every workspace method takes the owning user's id
 /// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: EventStore + Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.
     fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {

@@ -12,7 +12,7 @@ const UNAUTHORIZED: &str = r#"{"error":"unauthorized","message":"Missing or inva
 const FORBIDDEN: &str = r#"{"error":"forbidden","message":"This operation requires the mcp:write scope."}"#;
 
 /// One API request: method, path below /api/v1 (query included), optional token and JSON body.
-async fn call(s: &TestServer, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> reqwest::Response {
+pub(crate) async fn call(s: &TestServer, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> reqwest::Response {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = s.http.request(method, s.url(&format!("/api/v1{path}")));
     if let Some(token) = token {
@@ -25,12 +25,12 @@ async fn call(s: &TestServer, method: &str, path: &str, token: Option<&str>, bod
 }
 
 /// A POST that must create (201); returns the created item.
-async fn create(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
+pub(crate) async fn create(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     expect(s, 201, "POST", path, token, Some(body)).await
 }
 
 /// A request that must answer `status`; returns the JSON body.
-async fn expect(s: &TestServer, status: u16, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+pub(crate) async fn expect(s: &TestServer, status: u16, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
     let resp = call(s, method, path, Some(token), body.as_ref()).await;
     let got = resp.status().as_u16();
     let text = resp.text().await.unwrap();
@@ -57,6 +57,10 @@ fn sample(doc: &Value, schema: &Value) -> Value {
     let schema = schema_at(doc, schema);
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
         return values[0].clone();
+    }
+    // A field whose form JSON Schema cannot state (a date-time with offset) carries an example.
+    if let Some(example) = schema.get("examples").and_then(|e| e.get(0)) {
+        return example.clone();
     }
     if let Some(branch) = schema.get("anyOf").and_then(Value::as_array).and_then(|b| b.first()) {
         return sample(doc, branch);
@@ -271,7 +275,7 @@ async fn a_change_through_the_api_is_seen_through_mcp_and_the_other_way_round() 
 }
 
 /// The `Link` header's URL of rel="next", if any.
-fn next_link(resp: &reqwest::Response) -> Option<String> {
+pub(crate) fn next_link(resp: &reqwest::Response) -> Option<String> {
     let link = resp.headers().get("link")?.to_str().ok()?;
     assert!(link.ends_with(r#">; rel="next""#), "{link}");
     Some(link.trim_start_matches('<').split('>').next()?.to_owned())

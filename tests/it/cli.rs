@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::harness::TestServer;
 
-fn navis(s: &TestServer, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+pub(crate) fn navis(s: &TestServer, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_navis"))
         .args(args)
         .env("NAVIS_DATA_DIR", s.dir.path())

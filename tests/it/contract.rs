@@ -82,7 +82,7 @@ async fn the_seed_curl_example_lists_the_tools() {
         assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
         let read_only = tool["annotations"]["readOnlyHint"].as_bool().unwrap();
         let name = tool["name"].as_str().unwrap();
-        assert_eq!(read_only, name.starts_with("list_") || name.starts_with("get_"), "{name}");
+        assert_eq!(read_only, ["list_", "get_", "find_"].iter().any(|p| name.starts_with(p)), "{name}");
         assert_eq!(tool["annotations"]["destructiveHint"].as_bool().unwrap(), name.starts_with("delete_"), "{name}");
     }
 }

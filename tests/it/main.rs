@@ -5,6 +5,7 @@ mod harness;
 mod oauth_support;
 
 mod api;
+mod calendar;
 mod cimd;
 mod cli;
 mod conformance;

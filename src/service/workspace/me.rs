@@ -20,6 +20,18 @@ pub struct CurrentUser {
     /// When the credential stops working; absent if it never expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The user's IANA time zone: "today", all-day events and working hours are read in it.
+    pub time_zone: String,
+}
+
+/// `PATCH /api/v1/me`: the account settings a token may change.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct UpdateCurrentUserArgs {
+    /// An IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC). All-day events stay on
+    /// their dates, now read in the new zone.
+    #[serde(default)]
+    #[schemars(with = "String", regex(pattern = super::TEXT), example = &"Europe/Berlin")]
+    pub time_zone: Option<String>,
 }
 
 impl App {
@@ -40,6 +52,14 @@ impl App {
             credential_name,
             scopes: p.access.granted_scopes().split(' ').collect(),
             expires_at: p.credential.expires_at(),
+            time_zone: self.time_zone(user.id).await?.name().to_owned(),
         })
+    }
+
+    pub async fn update_current_user(&self, p: &Principal, args: UpdateCurrentUserArgs) -> ServiceResult<CurrentUser> {
+        if let Some(time_zone) = &args.time_zone {
+            self.set_time_zone(p.user_id, time_zone).await?;
+        }
+        self.current_user(p, NoArgs {}).await
     }
 }

@@ -8,6 +8,7 @@ use super::{App, Credential, Principal, ServiceError, ServiceResult};
 use crate::store::Activity;
 
 pub mod activity;
+pub mod calendar;
 pub mod comments;
 pub mod me;
 pub mod projects;

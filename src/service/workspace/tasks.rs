@@ -429,9 +429,9 @@ impl App {
         Ok(DeletedTask { id: task.id, deleted: true })
     }
 
-    /// Open tasks due today or earlier (the `navis://tasks/today` resource), today in UTC.
+    /// Open tasks due today or earlier (the `navis://tasks/today` resource), today in the user's time zone.
     pub async fn tasks_due_by_today(&self, p: &Principal) -> ServiceResult<(NaiveDate, Vec<Task>)> {
-        let today = self.now().date_naive();
+        let today = self.today(p.user_id).await?;
         let filter = TaskFilter { due_to: Some(today), ..TaskFilter::default() };
         let mut tasks = Vec::new();
         let mut after = None;
