@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::core::{scope::Access, throttle};
 
+pub mod goals;
 pub mod postgres;
+pub mod search;
 pub mod sql;
 pub mod sqlite;
 
@@ -296,7 +298,7 @@ pub enum Record<'a> {
 /// `sql::Backend` each database provides); every workspace method takes the owning user's id
 /// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: goals::GoalStore + search::SearchStore + Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
 
