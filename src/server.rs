@@ -125,33 +125,45 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
 /// `navis serve`: runs until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let public_url = settings.public_url.clone();
+    // Registered before the server answers: a SIGTERM that arrives as soon as /readyz says ready
+    // must not meet the default action (exit by the signal, no final flush).
+    let stop = ShutdownSignals::install()?;
     let running = start(settings, Arc::new(SystemClock)).await?;
     tracing::info!(address = %running.local_addr, %public_url, "Navis is listening; MCP endpoint at {public_url}/functions/v1/mcp-server-v2");
     eprintln!("Navis is running at {public_url}  (MCP: {public_url}/functions/v1/mcp-server-v2; sign up at {public_url}/signup)");
-    shutdown_signal().await;
+    stop.received().await;
     tracing::info!("shutting down");
     running.shutdown.cancel();
     running.task.await??;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        tokio::signal::ctrl_c().await.ok();
-    };
+/// SIGINT and SIGTERM, listened for from the moment of `install`.
+struct ShutdownSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn received(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok();
     }
 }

@@ -96,6 +96,8 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
         "tags": [
             { "name": "projects", "description": "Projects, with task counts; archiving is a status." },
             { "name": "tasks", "description": "Tasks, their completion and their comments." },
+            { "name": "goals", "description": "Goals, their progress, and the projects and tasks linked to them." },
+            { "name": "search", "description": "Full-text search over the whole workspace, ranked, with snippets." },
             { "name": "activity", "description": "Every change to the workspace, newest first." },
             { "name": "me", "description": "Who the token belongs to, and the user's time zone (`PATCH /me` changes it)." },
             { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive)." },

@@ -7,7 +7,7 @@
 //!
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 use super::{Effect, Operation, Route, Verb};
-use crate::service::workspace::{activity::*, calendar::*, comments::*, me::*, projects::*, tasks::*};
+use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, projects::*, search::*, tasks::*};
 
 macro_rules! op {
     ($name:literal, $title:literal, $effect:ident, [$($verb:ident $path:literal $(=> $id:literal)?),+ $(,)?],
@@ -101,5 +101,27 @@ pub(super) fn operations() -> Vec<Operation> {
         op!("update_current_user", "Change account settings", Update, [Patch "/me"],
             update_current_user(UpdateCurrentUserArgs) -> CurrentUser,
             "Change the user's time zone (an IANA name such as Europe/Berlin): \"today\", all-day events and working hours are read in it. HTTP only.").http_only(),
+        // goals and search
+        op!("list_goals", "List goals", Read, [Get "/goals"],
+            list_goals(ListGoalsArgs) -> GoalList,
+            "List the user's goals, newest first, each with its progress; `status` narrows to active, achieved or abandoned goals. Paginated with `limit` and `cursor`."),
+        op!("get_goal", "Get a goal", Read, [Get "/goals/{id}"],
+            get_goal(GoalIdArgs) -> GoalDetail,
+            "Get one goal with its progress, the projects linked to it and the tasks linked to it."),
+        op!("create_goal", "Create a goal", Create, [Post "/goals"],
+            create_goal(CreateGoalArgs) -> GoalView,
+            "Create a goal. Status defaults to `active`; target_date is YYYY-MM-DD; progress (0–100) may be set by hand until tasks count towards the goal."),
+        op!("update_goal", "Update a goal", Update, [Patch "/goals/{id}"],
+            update_goal(UpdateGoalArgs) -> GoalView,
+            "Change a goal's title, description, status (active, achieved, abandoned) or target date (null clears it). Progress can be set by hand only while no task counts towards the goal; once tasks do (linked, or in a linked project), it is the share of them that are done."),
+        op!("delete_goal", "Delete a goal", Delete, [Delete "/goals/{id}"],
+            delete_goal(GoalIdArgs) -> DeletedGoal,
+            "Delete a goal and its links to projects and tasks (the projects and tasks stay); says how many links went with it."),
+        op!("link_to_goal", "Link to a goal", Update, [Post "/goals/{goal_id}/links"],
+            link_to_goal(LinkToGoalArgs) -> GoalLink,
+            "Link a project or a task to a goal, or unlink it with `unlink: true`. A linked task, and every task of a linked project, counts towards the goal's progress. Linking twice (or unlinking what is not linked) changes nothing."),
+        op!("search_workspace", "Search the workspace", Read, [Get "/search"],
+            search_workspace(SearchArgs) -> SearchResults,
+            "Full-text search over the user's projects, tasks, comments and goals, best match first, each with a snippet whose matched words are between `**`. The query is plain words (no operators): an item matches when it has every word, or a word beginning with it. `types` narrows to some of project, task, comment, goal (comma-separated). Paginated with `limit` and `cursor`."),
     ]
 }

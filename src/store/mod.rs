@@ -12,7 +12,9 @@ use uuid::Uuid;
 use crate::core::{scope::Access, throttle};
 
 pub mod calendar;
+pub mod goals;
 pub mod postgres;
+pub mod search;
 pub mod sql;
 pub mod sqlite;
 
@@ -299,7 +301,7 @@ pub enum Record<'a> {
 /// `sql::Backend` each database provides); every workspace method takes the owning user's id
 /// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait Store: EventStore + Send + Sync + 'static {
+pub trait Store: EventStore + goals::GoalStore + search::SearchStore + Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.
     fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {

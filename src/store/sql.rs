@@ -132,6 +132,42 @@ impl Dialect {
         }
     }
 
+    /// Full-text search of one user's `search_documents` (see `search.rs`): the statement up to
+    /// its WHERE, whose `?`s take `search_terms` and the user id, with the columns doc_type,
+    /// doc_id, parent_id, title, snippet (matches between `**`) and score (the rank as text, higher
+    /// is better); and its ORDER BY, best first. SQLite: FTS5 and bm25; PostgreSQL: a `tsvector`
+    /// and ts_rank. Title matches weigh more than body matches on both.
+    pub(super) fn search(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Sqlite => (
+                "SELECT d.doc_type, d.doc_id, d.parent_id, d.title, snippet(search_fts, -1, '**', '**', '…', 16) AS snippet, \
+                 CAST(-bm25(search_fts, 4.0, 1.0) AS TEXT) AS score \
+                 FROM search_fts JOIN search_documents d ON d.seq = search_fts.rowid WHERE search_fts MATCH ? AND d.user_id = ?",
+                " ORDER BY bm25(search_fts, 4.0, 1.0), d.doc_id",
+            ),
+            Dialect::Postgres => (
+                "SELECT d.doc_type, d.doc_id, d.parent_id, d.title, \
+                 CASE WHEN to_tsvector('simple'::regconfig, search_fold(d.body)) @@ q \
+                 THEN ts_headline('simple'::regconfig, d.body, q, 'StartSel=\"**\", StopSel=\"**\", MaxWords=24, MinWords=8, ShortWord=0, MaxFragments=2, FragmentDelimiter=\" … \"') \
+                 ELSE ts_headline('simple'::regconfig, d.title, q, 'StartSel=\"**\", StopSel=\"**\", HighlightAll=true') END AS snippet, \
+                 ts_rank(d.document, q)::float8::text AS score \
+                 FROM search_documents d, to_tsquery('simple'::regconfig, replace(search_fold(?), ' ', ':* & ') || ':*') AS q \
+                 WHERE d.document @@ q AND d.user_id = ?",
+                " ORDER BY ts_rank(d.document, q) DESC, d.doc_id",
+            ),
+        }
+    }
+
+    /// A search's words (letters and digits only) as the first argument of `search`: each a
+    /// quoted prefix, all required. Never query syntax, whatever the user typed.
+    pub(super) fn search_terms(self, words: &[String]) -> String {
+        match self {
+            Dialect::Sqlite => words.iter().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" "),
+            // `search` makes each word a prefix and joins them with `&`.
+            Dialect::Postgres => words.join(" "),
+        }
+    }
+
     /// Case-insensitive LIKE (SQLite's LIKE already is, for ASCII).
     fn ilike(self) -> &'static str {
         match self {
@@ -193,17 +229,17 @@ pub trait Tx: Send {
 /// The statement that writes a change's record.
 pub fn record(record: Record<'_>) -> Stmt<'_> {
     match record {
-        Record::Activity(a) => Stmt::new(
-            "INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(a.id)
-        .bind(a.user_id)
-        .bind(a.entity_type)
-        .bind(a.entity_id)
-        .bind(&a.title)
-        .bind(a.action)
-        .bind(a.at)
-        .bind(&a.via),
+        Record::Activity(a) => {
+            Stmt::new("INSERT INTO activity (id, user_id, entity_type, entity_id, title, action, at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(a.id)
+                .bind(a.user_id)
+                .bind(a.entity_type)
+                .bind(a.entity_id)
+                .bind(&a.title)
+                .bind(a.action)
+                .bind(a.at)
+                .bind(&a.via)
+        }
         Record::Audit(e) => {
             Stmt::new("INSERT INTO audit_events (id, user_id, kind, detail, created_at, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(e.id)
@@ -358,7 +394,7 @@ fn client_row<'a>(sql: &'static str, c: &'a OAuthClient) -> Stmt<'a> {
 
 const INSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, secret_digest, name, redirect_uris, token_endpoint_auth_method, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
-fn project_from(row: &dyn Cols) -> StoreResult<Project> {
+pub(super) fn project_from(row: &dyn Cols) -> StoreResult<Project> {
     Ok(Project {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,
@@ -372,7 +408,7 @@ fn project_from(row: &dyn Cols) -> StoreResult<Project> {
     })
 }
 
-fn task_from(row: &dyn Cols) -> StoreResult<Task> {
+pub(super) fn task_from(row: &dyn Cols) -> StoreResult<Task> {
     Ok(Task {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,

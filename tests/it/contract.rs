@@ -72,6 +72,13 @@ async fn the_seed_curl_example_lists_the_tools() {
         "add_comment",
         "list_recent_activity",
         "get_current_user",
+        "list_goals",
+        "get_goal",
+        "create_goal",
+        "update_goal",
+        "delete_goal",
+        "link_to_goal",
+        "search_workspace",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
@@ -82,7 +89,7 @@ async fn the_seed_curl_example_lists_the_tools() {
         assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
         let read_only = tool["annotations"]["readOnlyHint"].as_bool().unwrap();
         let name = tool["name"].as_str().unwrap();
-        assert_eq!(read_only, ["list_", "get_", "find_"].iter().any(|p| name.starts_with(p)), "{name}");
+        assert_eq!(read_only, ["list_", "get_", "find_", "search_"].iter().any(|p| name.starts_with(p)), "{name}");
         assert_eq!(tool["annotations"]["destructiveHint"].as_bool().unwrap(), name.starts_with("delete_"), "{name}");
     }
 }

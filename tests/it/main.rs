@@ -12,6 +12,7 @@ mod conformance;
 mod contract;
 mod crash;
 mod fast_path;
+mod goals;
 mod instances;
 mod interop;
 mod isolation;

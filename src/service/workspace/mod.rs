@@ -10,8 +10,10 @@ use crate::store::Activity;
 pub mod activity;
 pub mod calendar;
 pub mod comments;
+pub mod goals;
 pub mod me;
 pub mod projects;
+pub mod search;
 pub mod tasks;
 
 /// Free text: anything but NUL, which PostgreSQL cannot store. (The patterns are stated in the
