@@ -18,6 +18,12 @@ use super::sql::{Arg, Backend, Cols, Dialect, Map, Stmt, Tx};
 use super::*;
 use crate::service::metrics::{PoolUse, db_query, timed};
 
+/// Transactions take the write lock at their start. A deferred one that reads and then writes
+/// must upgrade its lock, and SQLite answers that upgrade "database is locked" at once, without
+/// waiting, whenever another connection is writing (to avoid a deadlock); one that starts with
+/// the lock waits its turn under the busy timeout instead.
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+
 pub struct SqliteStore {
     pool: SqlitePool,
     /// Connections whose commits sync the WAL (`synchronous = FULL`), for the writes that must
@@ -149,7 +155,7 @@ impl Backend for SqliteStore {
     }
 
     async fn reserve_sign_in_failures(&self, keys: &[String], now: DateTime<Utc>) -> StoreResult<Option<chrono::Duration>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(BEGIN_IMMEDIATE).await?;
         // Writing first takes SQLite's write lock, so concurrent reservations queue here and
         // each sees the failures counted before it.
         let mut counters = Vec::with_capacity(keys.len());
@@ -217,11 +223,11 @@ impl Backend for SqliteStore {
     }
 
     async fn begin(&self) -> StoreResult<SqliteTx> {
-        Ok(SqliteTx(self.pool.begin().await?))
+        Ok(SqliteTx(self.pool.begin_with(BEGIN_IMMEDIATE).await?))
     }
 
     async fn begin_durable(&self) -> StoreResult<SqliteTx> {
-        Ok(SqliteTx(self.durable.begin().await?))
+        Ok(SqliteTx(self.durable.begin_with(BEGIN_IMMEDIATE).await?))
     }
 }
 
