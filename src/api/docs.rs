@@ -14,7 +14,24 @@ use sha2::{Digest, Sha256};
 
 use super::PREFIX;
 use crate::edge::AppState;
-use crate::web::html::esc;
+
+/// Escapes text for HTML element content and double-quoted attribute values. This page is
+/// generated from the OpenAPI document rather than a template (the pages of `web` are askama
+/// templates, which escape by construction); every value from the document passes through here.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1b1f24;--muted:#57606a;--bg:#fff;--panel:#f6f8fa;--line:#d0d7de;--accent:#0969da}\

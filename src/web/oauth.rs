@@ -2,6 +2,7 @@
 //! revocation, introspection. Each handler parses, calls the service, renders.
 use std::collections::HashMap;
 
+use askama::Template;
 use axum::{
     Json,
     body::Bytes,
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     AppState, csrf,
-    html::{self, esc, page},
+    html::{self, Layout, Message, message_page},
     pages::{signed_in_user, with_cookies},
 };
 use crate::core::scope::{self, Access};
@@ -179,23 +180,11 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
 }
 
 fn error_page(message: &str) -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Cannot connect this app",
-        None,
-        &format!(
-            r#"<section class="card narrow"><h1>Cannot connect this app</h1><p class="error">{}</p><p class="muted">Nothing was shared. You can close this tab.</p></section>"#,
-            esc(message)
-        ),
-    )
+    message_page(StatusCode::BAD_REQUEST, None, Message::CannotConnect { message })
 }
 
 fn refused(AuthorizeError(message): AuthorizeError) -> Response {
     error_page(&message)
-}
-
-fn hidden(name: &str, value: Option<&str>) -> String {
-    value.map(|v| format!(r#"<input type="hidden" name="{name}" value="{}">"#, esc(v))).unwrap_or_default()
 }
 
 /// The app an authorization request names, as the sign-in and consent pages introduce it.
@@ -216,20 +205,6 @@ impl WaitingApp {
             .flatten();
         WaitingApp { name: client.name.clone(), verified_domain }
     }
-
-    /// Says how far the name can be trusted: a verified domain, or a self-reported name.
-    pub fn identity_html(&self) -> String {
-        match &self.verified_domain {
-            Some(domain) => format!(
-                r#"<p class="identity verified"><span class="tag">Verified: {domain}</span> Navis read this app's details from <strong>{domain}</strong>, so they come from whoever runs that domain.</p>"#,
-                domain = esc(domain)
-            ),
-            None => format!(
-                r#"<p class="identity"><span class="tag">Self-reported name</span> “{}” is the name the app gave itself when it registered; Navis cannot confirm it. Go on only if you just started connecting this app.</p>"#,
-                esc(&self.name)
-            ),
-        }
-    }
 }
 
 /// The app waiting for a sign-in whose `next` is an authorization request, if it is one Navis accepts.
@@ -240,25 +215,27 @@ pub(crate) async fn waiting_app(state: &AppState, next: &str) -> Option<WaitingA
     Some(WaitingApp::of(state, &valid.client))
 }
 
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+    app: WaitingApp,
+    email: &'a str,
+    /// The host the browser is sent to after the decision, and the whole redirect URI.
+    host: String,
+    redirect_uri: &'a str,
+    loopback: bool,
+    /// Whether the app asks to write (then the person may still allow reading only).
+    write: bool,
+    /// The authorization request, carried back by the form: (name, value) of each present parameter.
+    fields: Vec<(&'static str, &'a str)>,
+}
+
 fn consent_page(state: &AppState, v: &ValidAuthorization, params: &AuthorizationParams, email: &str, csrf_token: &str) -> Response {
     let host =
         url::Url::parse(&v.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| v.redirect_uri.clone());
-    let loopback = if v.loopback_only {
-        r#"<p class="warning">This app runs on your own computer and receives access through a local address. Only approve it if you just started connecting it yourself.</p>"#
-    } else {
-        ""
-    };
-    let scopes = match v.requested {
-        Access::Read => r#"<li><strong>Read</strong> your projects, tasks and the rest of your workspace</li>"#.to_owned(),
-        Access::Write => r#"<li><strong>Read</strong> your projects, tasks and the rest of your workspace</li><li><strong>Create, change and delete</strong> projects, tasks and other workspace items</li>"#.to_owned(),
-    };
-    let choice = match v.requested {
-        Access::Write => {
-            r#"<fieldset><legend>Allow</legend><label class="choice"><input type="radio" name="access" value="write" checked> Read + Write</label><label class="choice"><input type="radio" name="access" value="read"> Read only</label></fieldset>"#
-        }
-        Access::Read => r#"<input type="hidden" name="access" value="read">"#,
-    };
-    let fields: String = [
+    let fields = [
         ("response_type", &params.response_type),
         ("client_id", &params.client_id),
         ("redirect_uri", &params.redirect_uri),
@@ -268,35 +245,21 @@ fn consent_page(state: &AppState, v: &ValidAuthorization, params: &Authorization
         ("scope", &params.scope),
         ("resource", &params.resource),
     ]
-    .iter()
-    .map(|(name, value)| hidden(name, value.as_deref()))
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value.as_deref()?)))
     .collect();
-    let app = WaitingApp::of(state, &v.client);
-    let body = format!(
-        r#"<section class="card narrow consent">
-<h1><span class="client-name">{name}</span> wants to access your Navis workspace</h1>
-{identity}
-<p>Signed in as <strong class="wrap">{email}</strong>.</p>
-<p class="destination">After you decide, your browser will be sent to <strong class="redirect-host">{host}</strong> <span class="muted">(<code class="wrap redirect-uri">{redirect_uri}</code>)</span>.</p>
-{loopback}
-<p>It asks to:</p>
-<ul class="scopes">{scopes}</ul>
-<form method="post" action="{AUTHORIZE}">
-<input type="hidden" name="csrf" value="{csrf}">
-{fields}
-{choice}
-<div class="actions"><button type="submit" name="decision" value="approve">Approve</button> <button type="submit" name="decision" value="deny" class="secondary">Deny</button></div>
-</form>
-<p class="muted">You can disconnect it at any time on Settings → Connected Apps.</p>
-</section>"#,
-        name = esc(&app.name),
-        identity = app.identity_html(),
-        email = esc(email),
-        host = esc(&host),
-        redirect_uri = esc(&v.redirect_uri),
-        csrf = esc(csrf_token),
-    );
-    html::consent_page("Authorize app", (email, csrf_token), &body, &v.redirect_uri)
+    let view = ConsentPage {
+        layout: Layout::signed_in("Authorize app", email, csrf_token),
+        csrf: csrf_token,
+        app: WaitingApp::of(state, &v.client),
+        email,
+        host,
+        redirect_uri: &v.redirect_uri,
+        loopback: v.loopback_only,
+        write: v.requested == Access::Write,
+        fields,
+    };
+    html::consent_page(&view, &v.redirect_uri)
 }
 
 pub async fn authorize(

@@ -4,6 +4,7 @@
 //! one-time message (`flash`), so reloading or going back never repeats an action. A form with
 //! errors is shown again at once (400), with each error beside its field and what was typed
 //! kept: posting it again changes nothing either.
+use askama::Template;
 use axum::{
     Form,
     extract::{Path, Query, State},
@@ -18,7 +19,7 @@ use super::{
     client_addr::ClientAddr,
     csrf::{self, DEVICE_COOKIE, Refusal, SESSION_COOKIE, SameSite},
     flash::{self, FLASH, REVEAL},
-    html::{esc, field_error, flash_box, invalid_attrs, message_page, page},
+    html::{Account, Layout, Message, Trouble, error_page, message_page, page},
     oauth::{WaitingApp, waiting_app},
 };
 use crate::config::Settings;
@@ -49,30 +50,14 @@ pub(crate) async fn signed_in_user(state: &AppState, headers: &HeaderMap) -> Opt
 
 /// The page for a refused form: what happened, and what to do about it.
 pub(crate) fn csrf_failure(settings: &Settings, refusal: Refusal) -> Response {
-    let home = esc(&settings.url("/"));
-    let public = esc(&settings.public_url);
-    let (title, body) = match refusal {
-        Refusal::WrongOrigin(origin) => (
-            "Open Navis at its own address",
-            format!(
-                r#"<p>This form was sent from a page at <code>{origin}</code>, but this Navis server's address is <code>{public}</code>. Browsers keep sign-ins and forms apart for each address, so Navis only accepts forms from pages opened at its own address. Nothing was changed.</p>
-<p><a class="button" href="{home}">Open Navis at {public}</a></p>
-<p class="muted">Use that address in bookmarks too. The administrator sets it with <code>--public-url</code> (<code>NAVIS_PUBLIC_URL</code>).</p>"#,
-                origin = esc(&origin),
-            ),
-        ),
-        Refusal::CrossSite => (
-            "Request refused",
-            format!(
-                r#"<p>This form was sent from another website, so Navis did not act on it. Nothing was changed.</p><p>If you meant to do this, <a href="{home}">open Navis at {public}</a> and do it there.</p>"#
-            ),
-        ),
-        Refusal::Token => (
-            "This form has expired",
-            r#"<p>The page was open for a long time, or you signed in or out in another tab, so Navis did not act on it. Nothing was changed.</p><p>Go back, reload the page and try again.</p>"#.to_owned(),
-        ),
+    let home = settings.url("/");
+    let public = settings.public_url.as_str();
+    let message = match &refusal {
+        Refusal::WrongOrigin(origin) => Message::WrongOrigin { origin, public, home: &home },
+        Refusal::CrossSite => Message::CrossSite { public, home: &home },
+        Refusal::Token => Message::FormExpired,
     };
-    message_page(StatusCode::FORBIDDEN, title, &body)
+    message_page(StatusCode::FORBIDDEN, None, message)
 }
 
 /// The user of a signed-in form's post, or the answer when there is none: sign in again, or
@@ -89,25 +74,26 @@ fn refuse(state: &AppState, headers: &HeaderMap, token: &str) -> Option<Response
     csrf::check(&state.settings, headers, token).err().map(|r| csrf_failure(&state.settings, r))
 }
 
-fn server_error(e: &ServiceError, body: &str) -> Response {
+fn server_error(e: &ServiceError, trouble: Trouble) -> Response {
     tracing::error!(error = ?e, "page failed");
-    page(StatusCode::INTERNAL_SERVER_ERROR, "Error", None, &format!("<h1>Something went wrong</h1>{body}"))
+    error_page(trouble)
 }
 
 /// A change that failed. Every change commits with its audit row in one transaction, so it
 /// changed nothing, unless the database's answer to the commit itself was lost.
 fn internal_error(e: ServiceError) -> Response {
-    let body = if e.outcome_unknown() {
-        "<p>Navis could not confirm that your change was saved. Reload the page to see whether it was before trying again.</p>"
-    } else {
-        "<p>Nothing was changed. Try again in a moment.</p>"
-    };
-    server_error(&e, body)
+    let trouble = if e.outcome_unknown() { Trouble::OutcomeUnknown } else { Trouble::NothingChanged };
+    server_error(&e, trouble)
 }
 
 /// Signing in (or up) got as far as it did: an account made by sign-up stays made.
 fn sign_in_failed(e: ServiceError) -> Response {
-    server_error(&e, r#"<p>You could not be signed in. <a href="/signin">Sign in</a> again in a moment.</p>"#)
+    server_error(&e, Trouble::SignIn)
+}
+
+/// A page whose data could not be read.
+fn unavailable(e: ServiceError) -> Response {
+    server_error(&e, Trouble::Unavailable)
 }
 
 /// A 303 to `to` that shows `message` there once (bound to the browser's session).
@@ -123,35 +109,27 @@ pub struct HomeQuery {
     account_deleted: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    layout: Layout<'a>,
+    notice: Option<&'a str>,
+    allow_signup: bool,
+    mcp_url: String,
+}
+
 /// Signed-out visitors: what Navis is and how to connect an assistant. Signed in: Connected Apps.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HomeQuery>) -> Response {
     if signed_in_user(&state, &headers).await.is_some() {
         return Redirect::to(HOME).into_response();
     }
-    let mcp_url = esc(&state.settings.url(MCP_PATHS[0]));
-    let start = if state.settings.allow_signup {
-        r#"<a class="button" href="/signup">Create an account</a> <a class="button secondary" href="/signin">Sign in</a>"#
-    } else {
-        r#"<a class="button" href="/signin">Sign in</a> <span class="muted">Accounts are made by this server's administrator.</span>"#
+    let view = HomePage {
+        layout: Layout::signed_out("Your workspace for AI assistants"),
+        notice: q.account_deleted.map(|_| "Your account and everything in it were deleted."),
+        allow_signup: state.settings.allow_signup,
+        mcp_url: state.settings.url(MCP_PATHS[0]),
     };
-    let notice = flash_box(q.account_deleted.map(|_| "Your account and everything in it were deleted."));
-    let body = format!(
-        r#"{notice}
-<section class="hero">
-<h1>Let your AI assistants work in your own workspace — safely</h1>
-<p class="lead">Navis is a self-hosted workspace of projects and tasks that assistants such as Claude, ChatGPT and Cursor read and change through MCP (the Model Context Protocol), and scripts through an HTTP API. You decide which app gets in and whether it may only read or also write, see what each one did, and cut any of them off in one click.</p>
-<p class="actions">{start}</p>
-</section>
-<section class="card">
-<h2>Connect an assistant in three steps</h2>
-<ol class="steps">
-<li><strong>Sign in</strong> to Navis (or create your account).</li>
-<li><strong>Add this server in your assistant</strong> with its MCP address: <code class="wrap">{mcp_url}</code><br><span class="muted">Claude: Settings → Connectors → Add custom connector. Claude Code: <code class="wrap">claude mcp add --transport http navis {mcp_url}</code>. Cursor: add it under <code>mcpServers</code> in <code>.cursor/mcp.json</code>.</span></li>
-<li><strong>Approve it</strong> when Navis asks, with Read or Read + Write access. Apps that cannot sign in through the browser use an API key from Settings → Connected Apps instead.</li>
-</ol>
-</section>"#
-    );
-    page(StatusCode::OK, "Your workspace for AI assistants", None, &body)
+    page(StatusCode::OK, &view)
 }
 
 #[derive(Deserialize)]
@@ -229,78 +207,28 @@ struct CredentialsView<'a> {
     waiting: Option<WaitingApp>,
 }
 
+#[derive(Template)]
+#[template(path = "credentials.html")]
+struct CredentialsPage<'a> {
+    layout: Layout<'a>,
+    v: CredentialsView<'a>,
+    /// `next` as a query parameter's value, for the link to the other form.
+    next_query: String,
+    min_password_len: usize,
+}
+
 fn credentials_page(status: StatusCode, v: CredentialsView<'_>) -> Response {
-    let next_q: String = url::form_urlencoded::byte_serialize(v.next.as_bytes()).collect();
-    let (title, action, button, other) = if v.signup {
-        (
-            "Create your account",
-            "/signup",
-            "Create account",
-            format!(r#"Already have an account? <a href="/signin?next={}">Sign in</a>"#, esc(&next_q)),
-        )
-    } else {
-        ("Sign in", "/signin", "Sign in", format!(r#"No account yet? <a href="/signup?next={}">Create one</a>"#, esc(&next_q)))
+    let view = CredentialsPage {
+        layout: Layout::signed_out(if v.signup { "Create your account" } else { "Sign in" }),
+        next_query: url::form_urlencoded::byte_serialize(v.next.as_bytes()).collect(),
+        min_password_len: accounts::MIN_PASSWORD_LEN,
+        v,
     };
-    let heading = match &v.waiting {
-        Some(app) => format!(
-            r#"<h1>{} to continue to <span class="client-name">{}</span></h1>{}"#,
-            if v.signup { "Create an account" } else { "Sign in" },
-            esc(&app.name),
-            app.identity_html()
-        ),
-        None => format!("<h1>{title}</h1>"),
-    };
-    // A form-wide error describes both inputs; a field's own error only its field.
-    let form_error = v.error.as_deref();
-    let described = |id: &str, own: Option<&str>| match (own, form_error) {
-        (Some(m), _) => invalid_attrs(id, Some(m)),
-        (None, Some(_)) => r#" aria-invalid="true" aria-describedby="form-error""#.to_owned(),
-        (None, None) => String::new(),
-    };
-    let autocomplete = if v.signup { "new-password" } else { "current-password" };
-    let password_hint = if v.signup {
-        format!(r#"<p class="hint" id="password-hint">At least {} characters.</p>"#, accounts::MIN_PASSWORD_LEN)
-    } else {
-        String::new()
-    };
-    let body = format!(
-        r#"<section class="card narrow">
-{heading}
-{notice}
-{error}
-<form method="post" action="{action}" novalidate>
-<input type="hidden" name="csrf" value="{csrf}">
-<input type="hidden" name="next" value="{next}">
-<label for="email">Email</label>
-<input type="email" id="email" name="email" value="{email}" required autocomplete="email" autofocus{email_attrs}>
-{email_field_error}
-<label for="password">Password</label>
-<input type="password" id="password" name="password" required minlength="8" autocomplete="{autocomplete}"{password_attrs}>
-{password_field_error}{password_hint}
-<button type="submit">{button}</button>
-</form>
-<p class="muted">{other}</p>
-</section>"#,
-        notice = flash_box(v.notice),
-        error = form_error.map(|m| format!(r#"<p class="error" id="form-error" role="alert">{}</p>"#, esc(m))).unwrap_or_default(),
-        csrf = esc(v.csrf),
-        email = esc(v.email),
-        next = esc(v.next),
-        email_attrs = described("email", v.email_error.as_deref()),
-        password_attrs = described("password", v.password_error.as_deref()),
-        email_field_error = field_error("email", v.email_error.as_deref()),
-        password_field_error = field_error("password", v.password_error.as_deref()),
-    );
-    page(status, title, None, &body)
+    page(status, &view)
 }
 
 fn signup_disabled() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        "Sign-up disabled",
-        None,
-        r#"<section class="card narrow"><h1>Sign-up is disabled</h1><p>Ask the administrator for an account (<code>navis user create</code>), then <a href="/signin">sign in</a>.</p></section>"#,
-    )
+    message_page(StatusCode::FORBIDDEN, None, Message::SignupDisabled)
 }
 
 /// The sign-in or sign-up form for a browser arriving with `next`.
@@ -443,15 +371,15 @@ pub async fn signout(State(state): State<AppState>, headers: HeaderMap, Form(for
     with_cookies(Redirect::to("/signin?signed_out=1").into_response(), [clear])
 }
 
-/// A moment as the pages show it: UTC in the markup (the page's script adds local and
-/// relative time where it runs).
-fn fmt_time(t: Option<DateTime<Utc>>, none: &str) -> String {
-    t.map(|t| format!(r#"<time datetime="{}">{}</time>"#, t.to_rfc3339(), t.format("%Y-%m-%d %H:%M UTC")))
-        .unwrap_or_else(|| none.to_owned())
+/// The ready-to-paste client configurations for a new key.
+struct Snippets {
+    claude_desktop: String,
+    claude_code: String,
+    cursor: String,
+    curl: String,
 }
 
-/// The ready-to-paste client configurations for a new key: (id, title, where it goes, text).
-fn snippets(mcp_url: &str, token: &str) -> [(&'static str, &'static str, &'static str, String); 4] {
+fn snippets(mcp_url: &str, token: &str) -> Snippets {
     let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
     let claude_desktop = pretty(serde_json::json!({
         "mcpServers": { "navis": {
@@ -467,61 +395,17 @@ fn snippets(mcp_url: &str, token: &str) -> [(&'static str, &'static str, &'stati
     let curl = format!(
         "curl {mcp_url} \\\n  -H \"Authorization: Bearer {token}\" \\\n  -H \"Content-Type: application/json\" \\\n  -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{{}}}}'"
     );
-    [
-        (
-            "snippet-claude",
-            "Claude Desktop",
-            "in <code>claude_desktop_config.json</code> (Settings → Developer → Edit Config)",
-            claude_desktop,
-        ),
-        ("snippet-claude-code", "Claude Code", "in a terminal", claude_code),
-        ("snippet-cursor", "Cursor", "in <code>~/.cursor/mcp.json</code>, or <code>.cursor/mcp.json</code> in a project", cursor),
-        ("snippet-curl", "curl", "to try it in a terminal", curl),
-    ]
-}
-
-/// A button that copies the text of element `id`; `what` completes its name for screen readers
-/// ("Copy the API key") while the visible word alone changes to "Copied".
-fn copy_button(id: &str, what: &str) -> String {
-    format!(
-        r#"<button type="button" data-copy="{id}"><span class="label">Copy</span><span class="visually-hidden"> {}</span></button>"#,
-        esc(what)
-    )
+    Snippets { claude_desktop, claude_code, cursor, curl }
 }
 
 /// The one page that shows a new key's token.
-fn new_key_panel(state: &AppState, key: &KeyView, token: &str) -> String {
-    let mcp_url = state.settings.url(MCP_PATHS[0]);
-    let snippets: String = snippets(&mcp_url, token)
-        .iter()
-        .map(|(id, title, place, text)| {
-            format!(
-                r#"<h3>{title} <span class="muted">{place}</span></h3>
-<div class="copy-row"><pre id="{id}">{text}</pre>{copy}</div>"#,
-                text = esc(text),
-                copy = copy_button(id, &format!("the {title} configuration")),
-            )
-        })
-        .collect();
-    format!(
-        r#"<section class="card new-key" id="new-key">
-<h1>API key “<span class="key-name">{name}</span>” created</h1>
-<p><strong>Copy it now: this is the only time it is shown.</strong> Navis keeps only a digest of it, so reloading or coming back to this page will not show it again.</p>
-<div class="copy-row"><code id="new-token">{token}</code>{copy}</div>
-<p class="muted">{access} · {expires}</p>
-<h2>Add it to a client</h2>
-{snippets}
-<p class="actions"><a class="button" href="{HOME}">Done</a></p>
-</section>"#,
-        name = esc(&key.name),
-        token = esc(token),
-        copy = copy_button("new-token", "the API key"),
-        access = key.scope_label,
-        expires = match key.expires_at {
-            Some(at) => format!("Stops working at {}", fmt_time(Some(at), "")),
-            None => "Never expires".to_owned(),
-        },
-    )
+#[derive(Template)]
+#[template(path = "key_created.html")]
+struct KeyCreatedPage<'a> {
+    layout: Layout<'a>,
+    key: &'a KeyView,
+    token: &'a str,
+    snippets: Snippets,
 }
 
 /// What the Create API key form holds: the values as typed, and each field's error.
@@ -539,75 +423,52 @@ struct KeyFormView {
 /// The expiry presets, in days.
 const EXPIRY_PRESETS: [i64; 3] = [7, 30, 90];
 
-fn key_form(form: &KeyFormView, csrf: &str, now: DateTime<Utc>) -> String {
-    let checked = |yes: bool| if yes { " checked" } else { "" };
-    let scope = if form.scope == "write" { "write" } else { "read" };
-    let expiry = if form.expiry.is_empty() { "never" } else { form.expiry.as_str() };
-    let today = now.date_naive();
-    let presets: String = EXPIRY_PRESETS
-        .iter()
-        .map(|days| {
-            let at = (today + Duration::days(*days)).and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-            format!(
-                r#"<label class="choice"><input type="radio" name="expiry" value="{days}"{c}> In {days} days <span class="muted">— stops at {at}</span></label>"#,
-                c = checked(expiry == days.to_string()),
-                at = fmt_time(at, ""),
-            )
-        })
-        .collect();
-    let expiry_described = match &form.expiry_error {
-        Some(_) => r#"expiry-hint expiry-error"#,
-        None => "expiry-hint",
-    };
-    format!(
-        r#"<form method="post" action="/settings/connected-apps/keys" class="key-form" novalidate>
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="key-name">Name</label>
-<input type="text" id="key-name" name="name" value="{name}" required maxlength="{max}" placeholder="e.g. Claude Desktop on my laptop"{name_attrs}{name_focus}>
-{name_error}
-<fieldset{scope_attrs}><legend>Access</legend>
-<label class="choice"><input type="radio" name="scope" value="read"{read}> <strong>Read</strong> <span class="muted">— read projects, tasks and the rest of the workspace</span></label>
-<label class="choice"><input type="radio" name="scope" value="write"{write}> <strong>Read + Write</strong> <span class="muted">— also create, change and delete</span></label>
-{scope_error}
-</fieldset>
-<fieldset aria-describedby="{expiry_described}"><legend>Expires</legend>
-<label class="choice"><input type="radio" name="expiry" value="never"{never}> Never <span class="muted">— until you revoke it</span></label>
-{presets}
-<label class="choice"><input type="radio" name="expiry" value="date"{date}> On a date:</label>
-<label for="key-expires" class="visually-hidden">Expiry date</label>
-<input type="date" id="key-expires" name="expires" value="{expires}" min="{min}" class="date"{expires_attrs}>
-{expiry_error}
-<p class="hint" id="expiry-hint">A key stops working at 00:00 UTC on its expiry day, the first moment of that day in UTC, and is then listed as expired.</p>
-</fieldset>
-<button type="submit">Create API key</button>
-</form>"#,
-        csrf = esc(csrf),
-        name = esc(&form.name),
-        max = keys::MAX_NAME_LEN,
-        name_attrs = invalid_attrs("key-name", form.name_error.as_deref()),
-        name_focus = if form.name_error.is_some() { " autofocus" } else { "" },
-        name_error = field_error("key-name", form.name_error.as_deref()),
-        scope_attrs = if form.scope_error.is_some() { r#" aria-describedby="scope-error""# } else { "" },
-        read = checked(scope == "read"),
-        write = checked(scope == "write"),
-        scope_error = field_error("scope", form.scope_error.as_deref()),
-        never = checked(expiry == "never"),
-        date = checked(expiry == "date"),
-        expires = esc(&form.expires),
-        min = today + Duration::days(1),
-        expires_attrs = invalid_attrs("expiry", form.expiry_error.as_deref()),
-        expiry_error = field_error("expiry", form.expiry_error.as_deref()),
-    )
-}
-
 /// How many security events a page lists.
 const EVENTS_PER_PAGE: u32 = 20;
 
+/// One expiry preset as the form offers it: the moment the key would stop working.
+struct Preset {
+    days: i64,
+    at: DateTime<Utc>,
+    checked: bool,
+}
+
 /// One security event: when, what, and from which address and browser.
-fn audit_item(e: &AuditEvent) -> String {
-    let from: Vec<String> = [e.ip.as_deref().map(|ip| format!("from {ip}")), e.client.clone()].into_iter().flatten().collect();
-    let from = if from.is_empty() { String::new() } else { format!(r#" <span class="muted">· {}</span>"#, esc(&from.join(" · "))) };
-    format!("<li>{} — {}{from}</li>", fmt_time(Some(e.created_at), ""), esc(&e.detail))
+struct EventRow {
+    created_at: DateTime<Utc>,
+    detail: String,
+    from: Option<String>,
+}
+
+impl From<AuditEvent> for EventRow {
+    fn from(e: AuditEvent) -> Self {
+        let from: Vec<String> = [e.ip.map(|ip| format!("from {ip}")), e.client].into_iter().flatten().collect();
+        EventRow { created_at: e.created_at, detail: e.detail, from: (!from.is_empty()).then(|| from.join(" · ")) }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "connected_apps.html")]
+struct ConnectedAppsPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+    flash: Option<&'a str>,
+    mcp_url: String,
+    alias: String,
+    form: KeyFormView,
+    /// The form's choices: Read + Write (else Read), and the expiry option.
+    write: bool,
+    expiry: String,
+    presets: Vec<Preset>,
+    /// The earliest expiry date: tomorrow.
+    min_date: NaiveDate,
+    max_name_len: usize,
+    keys: Vec<KeyView>,
+    apps: Vec<AppView>,
+    events: Vec<EventRow>,
+    /// Whether this is an older page of events (then it links to the newest).
+    newer: bool,
+    older: Option<uuid::Uuid>,
 }
 
 /// The Connected Apps page; with `form`, the Create API key form shown again with its errors;
@@ -620,7 +481,6 @@ async fn render_connected_apps(
     flash: Option<&str>,
     events_before: Option<uuid::Uuid>,
 ) -> Response {
-    let unavailable = |e: ServiceError| server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>");
     let keys = match state.app.list_api_keys(user.id).await {
         Ok(keys) => keys,
         Err(e) => return unavailable(e),
@@ -633,99 +493,36 @@ async fn render_connected_apps(
         Ok(a) => a,
         Err(e) => return unavailable(e),
     };
-    let mcp_url = state.settings.url(MCP_PATHS[0]);
-    let rows: String = if keys.is_empty() {
-        r#"<tr class="empty"><td colspan="8" class="muted">No API keys yet.</td></tr>"#.to_owned()
-    } else {
-        keys.iter()
-            .map(|k| {
-                let action = if k.status == "active" {
-                    format!(
-                        r#"<a class="button danger small" href="/settings/connected-apps/keys/{id}/revoke" aria-label="Revoke API key “{name}”">Revoke</a>"#,
-                        id = esc(&k.id),
-                        name = esc(&k.name)
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    r#"<tr data-key-id="{id}"><td data-label="Name" class="name">{name}</td><td data-label="Access">{scope}</td><td data-label="Key"><code>{display}</code></td><td data-label="Created">{created}</td><td data-label="Last used">{last}</td><td data-label="Expires">{expires}</td><td data-label="Status" class="status-{status}">{status}</td><td class="row-action">{action}</td></tr>"#,
-                    id = esc(&k.id),
-                    name = esc(&k.name),
-                    scope = k.scope_label,
-                    display = esc(&k.display_id),
-                    created = fmt_time(Some(k.created_at), ""),
-                    last = fmt_time(k.last_used_at, "Never"),
-                    expires = fmt_time(k.expires_at, "Never"),
-                    status = k.status,
-                )
-            })
-            .collect()
-    };
-    let app_rows: String = if apps.is_empty() {
-        r#"<tr class="empty"><td colspan="6" class="muted">No apps connected with OAuth. Add this server's URL in an MCP client to connect one.</td></tr>"#.to_owned()
-    } else {
-        apps.iter()
-            .map(|a| {
-                format!(
-                    r#"<tr data-grant-id="{id}"><td data-label="App" class="name">{name}</td><td data-label="Redirects to">{host}</td><td data-label="Access">{scope}</td><td data-label="Connected">{connected}</td><td data-label="Last used">{last}</td><td class="row-action"><a class="button danger small" href="/settings/connected-apps/apps/{id}/disconnect" aria-label="Disconnect {name}">Disconnect</a></td></tr>"#,
-                    id = a.grant_id,
-                    name = esc(&a.client_name),
-                    host = esc(&a.redirect_host),
-                    scope = a.access.label(),
-                    connected = fmt_time(Some(a.connected_at), ""),
-                    last = fmt_time(a.last_used_at, "Never"),
-                )
-            })
-            .collect()
-    };
-    let audit_rows: String = if audit.events.is_empty() {
-        r#"<li class="muted">Nothing yet.</li>"#.to_owned()
-    } else {
-        audit.events.iter().map(audit_item).collect()
-    };
-    let newer = events_before.map(|_| format!(r##"<a href="{HOME}#security-events">Newest events</a>"##)).unwrap_or_default();
-    let older =
-        audit.older.map(|id| format!(r##"<a href="{HOME}?events_before={id}#security-events">Older events</a>"##)).unwrap_or_default();
     let status = if form.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let body = format!(
-        r#"<h1>Connected Apps</h1>
-{flash}
-<section class="card">
-<h2>Your MCP server URL</h2>
-<div class="copy-row"><code id="mcp-url">{mcp_url}</code>{copy}</div>
-<p class="muted">Add it in Claude, Claude Code, Cursor or the MCP Inspector: they connect with OAuth (you approve them here), or with an API key below. <code class="wrap">{alias}</code> works too.</p>
-</section>
-<section class="card" id="create-key">
-<h2>Create API key</h2>
-{form}
-</section>
-<section class="card">
-<h2>API keys</h2>
-<table class="keys stack">
-<thead><tr><th scope="col">Name</th><th scope="col">Access</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
-<tbody>{rows}</tbody>
-</table>
-</section>
-<section class="card">
-<h2>Connected apps (OAuth)</h2>
-<table class="apps stack">
-<thead><tr><th scope="col">App</th><th scope="col">Redirects to</th><th scope="col">Access</th><th scope="col">Connected</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
-<tbody>{app_rows}</tbody>
-</table>
-</section>
-<section class="card" id="security-events">
-<h2>Security events</h2>
-<ul class="audit">{audit_rows}</ul>
-<nav class="pager" aria-label="Security events pages">{newer} {older}</nav>
-</section>"#,
-        flash = flash_box(flash),
-        mcp_url = esc(&mcp_url),
-        copy = copy_button("mcp-url", "the MCP server URL"),
-        alias = esc(&state.settings.url(MCP_PATHS[1])),
-        form = key_form(&form.unwrap_or_default(), csrf_token, state.app.now()),
-    );
-    page(status, "Connected Apps", Some((&user.email, csrf_token)), &body)
+    let form = form.unwrap_or_default();
+    let expiry = if form.expiry.is_empty() { "never".to_owned() } else { form.expiry.clone() };
+    let today = state.app.now().date_naive();
+    let presets = EXPIRY_PRESETS
+        .iter()
+        .filter_map(|&days| {
+            let at = (today + Duration::days(days)).and_hms_opt(0, 0, 0)?.and_utc();
+            Some(Preset { days, at, checked: expiry == days.to_string() })
+        })
+        .collect();
+    let view = ConnectedAppsPage {
+        layout: Layout::signed_in("Connected Apps", &user.email, csrf_token),
+        csrf: csrf_token,
+        flash,
+        mcp_url: state.settings.url(MCP_PATHS[0]),
+        alias: state.settings.url(MCP_PATHS[1]),
+        write: form.scope == "write",
+        expiry,
+        presets,
+        min_date: today + Duration::days(1),
+        max_name_len: keys::MAX_NAME_LEN,
+        form,
+        keys,
+        apps,
+        events: audit.events.into_iter().map(EventRow::from).collect(),
+        newer: events_before.is_some(),
+        older: audit.older,
+    };
+    page(status, &view)
 }
 
 #[derive(Deserialize, Default)]
@@ -844,65 +641,52 @@ pub async fn key_created(State(state): State<AppState>, headers: HeaderMap, Path
     let token = reveal.filter(|r| r["id"] == id.as_str()).and_then(|r| r["token"].as_str().map(str::to_owned));
     let key = match own_key(&state, &user, &id).await {
         Ok(key) => key,
-        Err(e) => return server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>"),
+        Err(e) => return unavailable(e),
     };
     let (csrf_token, set) = csrf::token(&state.settings, &headers);
     let response = match (key, token) {
         (Some(key), Some(token)) => {
-            page(StatusCode::OK, "API key created", Some((&user.email, &csrf_token)), &new_key_panel(&state, &key, &token))
+            let view = KeyCreatedPage {
+                layout: Layout::signed_in("API key created", &user.email, &csrf_token),
+                key: &key,
+                token: &token,
+                snippets: snippets(&state.settings.url(MCP_PATHS[0]), &token),
+            };
+            page(StatusCode::OK, &view)
         }
         (key, _) => {
-            let revoke = match key {
-                Some(k) if k.status == "active" => format!(
-                    r#" If you did not copy it, <a href="/settings/connected-apps/keys/{}/revoke">revoke “{}”</a> and create a new key."#,
-                    esc(&k.id),
-                    esc(&k.name)
-                ),
-                _ => String::new(),
-            };
-            let body = format!(
-                r#"<section class="card narrow"><h1>This key's token was already shown</h1><p>A new API key's token is shown only once, right after it is created; Navis keeps only a digest of it, so it cannot show it again.{revoke}</p><p><a class="button" href="{HOME}">Go to Connected Apps</a></p></section>"#
-            );
-            page(StatusCode::GONE, "Token already shown", Some((&user.email, &csrf_token)), &body)
+            let revoke = key.as_ref().filter(|k| k.status == "active").map(|k| (k.id.as_str(), k.name.as_str()));
+            message_page(StatusCode::GONE, Some(Account { email: &user.email, csrf: &csrf_token }), Message::TokenShown { revoke })
         }
     };
     with_cookies(response, set.into_iter().chain(clear))
 }
 
+/// What a confirmation page names.
+enum Subject {
+    Key(KeyView),
+    App(AppView),
+}
+
 /// A confirmation page: what will happen, a form that does it, and a way back.
-fn confirm_page(
-    user: &User,
-    csrf_token: &str,
-    title: &str,
-    facts: &[(&str, String)],
-    consequence: &str,
-    action: &str,
-    button: &str,
-) -> Response {
-    let facts: String = facts.iter().map(|(k, v)| format!("<dt>{k}</dt><dd>{v}</dd>")).collect();
-    let body = format!(
-        r#"<section class="card narrow confirm">
-<h1>{title}</h1>
-<dl class="facts">{facts}</dl>
-<p>{consequence}</p>
-<form method="post" action="{action}">
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="actions"><button type="submit" class="danger">{button}</button> <a class="button secondary" href="{HOME}">Cancel</a></div>
-</form>
-</section>"#,
-        title = esc(title),
-        csrf = esc(csrf_token),
-    );
-    page(StatusCode::OK, title, Some((&user.email, csrf_token)), &body)
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+    subject: Subject,
+}
+
+fn confirm_page(user: &User, csrf_token: &str, subject: Subject) -> Response {
+    let title = match &subject {
+        Subject::Key(key) => format!("Revoke API key “{}”?", key.name),
+        Subject::App(app) => format!("Disconnect {}?", app.client_name),
+    };
+    page(StatusCode::OK, &ConfirmPage { layout: Layout::signed_in(&title, &user.email, csrf_token), csrf: csrf_token, subject })
 }
 
 fn gone_page(user: &User, csrf_token: &str, title: &str, text: &str) -> Response {
-    let body = format!(
-        r#"<section class="card narrow"><h1>{}</h1><p>{}</p><p><a class="button" href="{HOME}">Go to Connected Apps</a></p></section>"#,
-        esc(title),
-        esc(text)
-    );
-    page(StatusCode::NOT_FOUND, title, Some((&user.email, csrf_token)), &body)
+    message_page(StatusCode::NOT_FOUND, Some(Account { email: &user.email, csrf: csrf_token }), Message::Gone { title, text })
 }
 
 /// `GET …/keys/{id}/revoke`: asks before revoking, naming the key.
@@ -912,21 +696,9 @@ pub async fn confirm_revoke(State(state): State<AppState>, headers: HeaderMap, P
     };
     let (token, set) = csrf::token(&state.settings, &headers);
     let response = match own_key(&state, &user, &id).await {
-        Ok(Some(key)) if key.status == "active" => confirm_page(
-            &user,
-            &token,
-            &format!("Revoke API key “{}”?", key.name),
-            &[
-                ("Key", format!("<code>{}</code>", esc(&key.display_id))),
-                ("Access", key.scope_label.to_owned()),
-                ("Last used", fmt_time(key.last_used_at, "Never")),
-            ],
-            "Every app or script using this key is refused from its next request, on every Navis instance. This cannot be undone: to connect it again, create a new key.",
-            &format!("/settings/connected-apps/keys/{}/revoke", esc(&key.id)),
-            "Revoke key",
-        ),
+        Ok(Some(key)) if key.status == "active" => confirm_page(&user, &token, Subject::Key(key)),
         Ok(_) => gone_page(&user, &token, "No such active key", "This API key does not exist or was already revoked or expired."),
-        Err(e) => return server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>"),
+        Err(e) => return unavailable(e),
     };
     with_cookies(response, set)
 }
@@ -956,48 +728,27 @@ struct AccountView {
     delete_error: Option<String>,
 }
 
-fn account_page(status: StatusCode, user: &User, csrf_token: &str, view: AccountView, flash: Option<&str>) -> Response {
-    let csrf = esc(csrf_token);
-    let body = format!(
-        r#"<h1>Account</h1>
-{flash}
-<section class="card">
-<h2>Change password</h2>
-<p class="muted">Every other browser signed in to this account is signed out. API keys and connected apps keep working: revoke them on <a href="{HOME}">Connected Apps</a> if you think they leaked.</p>
-<form method="post" action="{ACCOUNT}/password" novalidate>
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="current-password">Current password</label>
-<input type="password" id="current-password" name="current" required autocomplete="current-password"{current_attrs}>
-{current_error}
-<label for="new-password">New password</label>
-<input type="password" id="new-password" name="new" required minlength="{min}" autocomplete="new-password" aria-describedby="new-password-hint{new_described}"{new_invalid}>
-{new_error}<p class="hint" id="new-password-hint">At least {min} characters.</p>
-<button type="submit">Change password</button>
-</form>
-</section>
-<section class="card danger-zone">
-<h2>Delete account</h2>
-<p>Deletes <strong class="wrap">{email}</strong> and everything in it, at once and for good: your projects, tasks, comments and activity, every API key and connected app (each is refused from its next request), and your security events.</p>
-<form method="post" action="{ACCOUNT}/delete" novalidate>
-<input type="hidden" name="csrf" value="{csrf}">
-<label for="delete-password">Enter your password to confirm</label>
-<input type="password" id="delete-password" name="password" required autocomplete="current-password"{delete_attrs}>
-{delete_error}
-<button type="submit" class="danger">Delete my account</button>
-</form>
-</section>"#,
-        flash = flash_box(flash),
-        email = esc(&user.email),
-        min = accounts::MIN_PASSWORD_LEN,
-        current_attrs = invalid_attrs("current-password", view.current_error.as_deref()),
-        current_error = field_error("current-password", view.current_error.as_deref()),
-        new_described = if view.new_error.is_some() { " new-password-error" } else { "" },
-        new_invalid = if view.new_error.is_some() { r#" aria-invalid="true""# } else { "" },
-        new_error = field_error("new-password", view.new_error.as_deref()),
-        delete_attrs = invalid_attrs("delete-password", view.delete_error.as_deref()),
-        delete_error = field_error("delete-password", view.delete_error.as_deref()),
-    );
-    page(status, "Account", Some((&user.email, csrf_token)), &body)
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    layout: Layout<'a>,
+    csrf: &'a str,
+    email: &'a str,
+    flash: Option<&'a str>,
+    v: AccountView,
+    min_password_len: usize,
+}
+
+fn account_page(status: StatusCode, user: &User, csrf_token: &str, v: AccountView, flash: Option<&str>) -> Response {
+    let view = AccountPage {
+        layout: Layout::signed_in("Account", &user.email, csrf_token),
+        csrf: csrf_token,
+        email: &user.email,
+        flash,
+        v,
+        min_password_len: accounts::MIN_PASSWORD_LEN,
+    };
+    page(status, &view)
 }
 
 pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -1089,22 +840,9 @@ pub async fn confirm_disconnect(State(state): State<AppState>, headers: HeaderMa
     };
     let (token, set) = csrf::token(&state.settings, &headers);
     let response = match own_app(&state, &user, &id).await {
-        Ok(Some(app)) => confirm_page(
-            &user,
-            &token,
-            &format!("Disconnect {}?", app.client_name),
-            &[
-                ("Redirects to", esc(&app.redirect_host)),
-                ("Access", app.access.label().to_owned()),
-                ("Connected", fmt_time(Some(app.connected_at), "")),
-                ("Last used", fmt_time(app.last_used_at, "Never")),
-            ],
-            "Navis revokes every token this app holds: it is refused from its next request, and must ask you again to reconnect.",
-            &format!("/settings/connected-apps/apps/{}/disconnect", app.grant_id),
-            "Disconnect",
-        ),
+        Ok(Some(app)) => confirm_page(&user, &token, Subject::App(app)),
         Ok(None) => gone_page(&user, &token, "No such connected app", "This app is not connected, or was already disconnected."),
-        Err(e) => return server_error(&e, "<p>This page could not be loaded. Reload it in a moment.</p>"),
+        Err(e) => return unavailable(e),
     };
     with_cookies(response, set)
 }
@@ -1184,5 +922,60 @@ mod tests {
         assert_eq!(safe_next(&s, "/\t/evil.example/x"), HOME);
         assert_eq!(safe_next(&s, "//evil.example"), HOME);
         assert_eq!(safe_next(&s, "/\\evil.example"), HOME);
+    }
+
+    /// A key or app named to break out of the markup comes out as text, wherever it is shown:
+    /// table cells, the Revoke/Disconnect links' accessible names, the confirmation's title.
+    #[test]
+    fn hostile_key_and_app_names_are_escaped() {
+        let hostile = r#"<script>alert(1)</script>" onclick="x"#;
+        let escaped = "&#60;script&#62;alert(1)&#60;/script&#62;&#34; onclick=&#34;x";
+        let now = Utc::now();
+        let key = KeyView {
+            id: "k1".into(),
+            display_id: "nops_k1".into(),
+            name: hostile.into(),
+            scope: "mcp:read",
+            scope_label: "Read",
+            created_at: now,
+            last_used_at: None,
+            expires_at: None,
+            status: "active",
+        };
+        let app = AppView {
+            grant_id: uuid::Uuid::nil(),
+            client_id: "c".into(),
+            client_name: hostile.into(),
+            redirect_host: hostile.into(),
+            access: Access::Write,
+            connected_at: now,
+            last_used_at: None,
+        };
+        let apps_page = ConnectedAppsPage {
+            layout: Layout::signed_in("Connected Apps", hostile, "t"),
+            csrf: "t",
+            flash: Some(hostile),
+            mcp_url: "http://127.0.0.1/mcp".into(),
+            alias: "http://127.0.0.1/".into(),
+            form: KeyFormView { name: hostile.into(), name_error: Some(hostile.into()), ..Default::default() },
+            write: false,
+            expiry: "never".into(),
+            presets: Vec::new(),
+            min_date: now.date_naive(),
+            max_name_len: keys::MAX_NAME_LEN,
+            keys: vec![key.clone()],
+            apps: vec![app.clone()],
+            events: vec![EventRow { created_at: now, detail: hostile.into(), from: Some(hostile.into()) }],
+            newer: false,
+            older: None,
+        };
+        let confirm =
+            |subject| ConfirmPage { layout: Layout::signed_in(hostile, hostile, "t"), csrf: "t", subject }.render().unwrap_or_default();
+        for html in [apps_page.render().unwrap_or_default(), confirm(Subject::Key(key)), confirm(Subject::App(app))] {
+            assert!(html.contains("</main>"), "{html}");
+            assert!(!html.contains("<script>alert"), "{html}");
+            assert!(!html.contains(r#"" onclick"#), "{html}");
+            assert!(html.contains(escaped), "{html}");
+        }
     }
 }

@@ -187,10 +187,7 @@ async fn the_whole_flow_sign_in_consent_code_tokens_refresh_and_disconnect() {
     let page = browser.http.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("<tr data-grant-id="), "no longer listed");
     assert!(page.contains("Claude Desktop was disconnected."), "the page says what happened");
-    assert!(
-        page.contains("Connected &quot;Claude Desktop&quot;") && page.contains("Disconnected &quot;Claude Desktop&quot;"),
-        "audit trail"
-    );
+    assert!(page.contains("Connected &#34;Claude Desktop&#34;") && page.contains("Disconnected &#34;Claude Desktop&#34;"), "audit trail");
 }
 
 #[tokio::test]

@@ -127,7 +127,7 @@ async fn sign_up_create_a_key_copy_it_once_use_it_revoke_it() {
     let after = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(after.contains("status-revoked"));
     assert!(after.contains(r#"<p class="flash" role="status">API key “Claude Desktop” was revoked."#), "the page says what happened");
-    assert!(after.contains("API key &quot;Claude Desktop&quot; (nops_") && after.contains(") revoked"), "the event names the key");
+    assert!(after.contains("API key &#34;Claude Desktop&#34; (nops_") && after.contains(") revoked"), "the event names the key");
     // Once: a reload shows the list without the message, and revokes nothing more.
     let reloaded = b.get(s.url("/settings/connected-apps")).send().await.unwrap().text().await.unwrap();
     assert!(!reloaded.contains("class=\"flash\"") && reloaded.contains("status-revoked"));
@@ -203,7 +203,7 @@ async fn form_errors_stand_beside_their_fields_and_keep_what_was_typed() {
     let long = format!("<b>{}", "x".repeat(120));
     let resp = post_key(&s, &b, &page, &[("name", &long), ("scope", "read"), ("expiry", "never")]).await;
     let html = resp.text().await.unwrap();
-    assert!(html.contains(&format!(r#"value="&lt;b&gt;{}""#, "x".repeat(120))) && html.contains("at most 100 characters"));
+    assert!(html.contains(&format!(r#"value="&#60;b&#62;{}""#, "x".repeat(120))) && html.contains("at most 100 characters"));
 
     // A date typed while "Never" is chosen is not silently dropped.
     let resp = post_key(&s, &b, &page, &[("name", "laptop"), ("scope", "read"), ("expiry", "never"), ("expires", &in_30)]).await;
@@ -437,13 +437,13 @@ async fn the_workspace_page_shows_what_is_due_the_projects_and_what_changed() {
     }
     let html = b.get(s.url("/workspace")).send().await.unwrap().text().await.unwrap();
     let due = between(&html, r#"id="due">"#, "</section>").unwrap();
-    assert!(due.contains("<h3>Launch &lt;plan&gt;</h3>"), "due tasks by project, escaped: {due}");
+    assert!(due.contains("<h3>Launch &#60;plan&#62;</h3>"), "due tasks by project, escaped: {due}");
     assert!(due.contains("Write the announcement") && due.contains("Book the venue") && !due.contains("Later"), "{due}");
     assert!(due.contains(&format!(r#"<span class="tag overdue">Overdue</span> due {yesterday}"#)), "{due}");
     let projects = between(&html, r#"id="projects">"#, "</section>").unwrap();
     assert!(projects.contains(r#"<td data-label="Open tasks">3</td>"#), "{projects}");
     let activity = between(&html, r#"id="activity">"#, "</section>").unwrap();
-    assert!(activity.contains("task “Later” created") && activity.contains("project “Launch &lt;plan&gt;” created"), "{activity}");
+    assert!(activity.contains("task “Later” created") && activity.contains("project “Launch &#60;plan&#62;” created"), "{activity}");
     assert!(activity.contains("created <span class=\"muted\">by API key “assistant”</span>"), "which key made it: {activity}");
     // A change made by an app connected with OAuth is attributed to the app.
     let consenting = crate::oauth_support::Browser::signed_in(&s, "ada@example.com").await;
@@ -484,7 +484,7 @@ async fn security_events_say_from_where_and_page_back() {
     let older = between(&first, r#"<a href="/settings/connected-apps?events_before="#, "\"").expect("a link to older events");
     let second = b.get(s.url(&format!("/settings/connected-apps?events_before={older}"))).send().await.unwrap().text().await.unwrap();
     assert!(second.contains("Event number 4<") && second.contains("Event number 0<") && !second.contains("Event number 5<"), "{second}");
-    assert!(second.contains("API key &quot;laptop&quot; (nops_") && second.contains("from 127.0.0.1 · Chrome on Linux"), "{second}");
+    assert!(second.contains("API key &#34;laptop&#34; (nops_") && second.contains("from 127.0.0.1 · Chrome on Linux"), "{second}");
     assert!(second.contains(">Newest events</a>") && !second.contains(">Older events</a>"), "the last page");
     // A mangled link shows the newest events, not an error.
     let resp = b.get(s.url("/settings/connected-apps?events_before=nonsense")).send().await.unwrap();

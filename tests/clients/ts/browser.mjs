@@ -1,6 +1,7 @@
 // The "browser" of a headless OAuth test: opens the authorization URL with the user's session
 // cookie, posts the consent form as a person clicking Approve would, and returns the redirect.
-const unescape = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const named = { quot: '"', lt: "<", gt: ">", amp: "&" };
+const unescape = (s) => s.replace(/&(#\d+|quot|lt|gt|amp);/g, (_, ref) => (ref[0] === "#" ? String.fromCharCode(Number(ref.slice(1))) : named[ref]));
 
 export async function approve(authorizationUrl, sessionCookie, access = "write") {
   let cookies = [sessionCookie];
