@@ -14,6 +14,7 @@ mod fast_path;
 mod instances;
 mod interop;
 mod isolation;
+mod notes;
 mod oauth;
 mod pages;
 mod protocol;

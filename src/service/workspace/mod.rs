@@ -10,7 +10,9 @@ use crate::store::Activity;
 pub mod activity;
 pub mod comments;
 pub mod me;
+pub mod notes;
 pub mod projects;
+pub mod tags;
 pub mod tasks;
 
 /// Free text: anything but NUL, which PostgreSQL cannot store. (The patterns are stated in the
