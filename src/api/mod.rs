@@ -107,7 +107,7 @@ static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         .collect()
 });
 
-/// A path's `{name}` parameters with their (percent-decoded) values.
+/// A path's `{name}` parameters with their (percent-decoded) values, and the route's fixed arguments.
 type Params = Vec<(&'static str, String)>;
 
 enum Resolved {
@@ -154,7 +154,10 @@ fn resolve(method: &Method, path: &str) -> Resolved {
         }
     }
     match best {
-        Some((entry, _, params)) => Resolved::Found(entry, params),
+        Some((entry, _, mut params)) => {
+            params.extend(entry.route.fixed.iter().map(|&(name, value)| (name, value.to_owned())));
+            Resolved::Found(entry, params)
+        }
         None if !allowed.is_empty() => {
             let order = ["GET", "POST", "PATCH", "DELETE"];
             allowed.sort_by_key(|m| order.iter().position(|o| o == m));
@@ -527,6 +530,14 @@ mod tests {
         assert_eq!(found(Method::GET, "/tasks/batch"), Some(("get_task", vec![("id", "batch".into())])));
         assert_eq!(found(Method::POST, "/tasks/t%201/comments"), Some(("add_comment", vec![("task_id", "t 1".into())])));
         assert_eq!(found(Method::GET, "/me"), Some(("get_current_user", vec![])));
+        assert_eq!(
+            found(Method::DELETE, "/notes/n1/tags/to%2Fdo"),
+            Some(("untag_note", vec![("item_id", "n1".into()), ("name", "to/do".into()), ("item_type", "note".into())]))
+        );
+        assert_eq!(
+            found(Method::POST, "/projects/p1/tags"),
+            Some(("tag_project", vec![("item_id", "p1".into()), ("item_type", "project".into())]))
+        );
         assert!(matches!(resolve(&Method::PUT, "/projects"), Resolved::WrongMethod(m) if m == ["GET", "POST"]));
         assert!(matches!(resolve(&Method::POST, "/projects/x"), Resolved::WrongMethod(m) if m == ["GET", "PATCH", "DELETE"]));
         assert!(matches!(resolve(&Method::GET, "/nothing"), Resolved::NotFound));

@@ -43,7 +43,7 @@ pub fn document(settings: &Settings) -> Value {
     doc
 }
 
-const INTRO: &str = "The Navis workspace (projects, tasks, comments, activity) over HTTP: the same operations as the MCP server's tools, from the same definitions.\n\n\
+const INTRO: &str = "The Navis workspace (projects, tasks, comments, notes, tags, activity) over HTTP: the same operations as the MCP server's tools, from the same definitions.\n\n\
 **Authentication**: every request carries `Authorization: Bearer <token>`, an API key (`nops_…`) or an OAuth access token. \
 The API is the same protected resource as the MCP server, so one token works at both. Reads need `mcp:read`; changes need `mcp:write`. \
 A missing or invalid token gets 401, a read-only token on a change gets 403, with the exact bodies of the Navis contract.\n\n\
@@ -98,6 +98,8 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
             { "name": "tasks", "description": "Tasks, their completion and their comments." },
             { "name": "goals", "description": "Goals, their progress, and the projects and tasks linked to them." },
             { "name": "search", "description": "Full-text search over the whole workspace, ranked, with snippets." },
+            { "name": "notes", "description": "Notes: markdown, in a project or about an event, appended to." },
+            { "name": "tags", "description": "Tags, with how many items carry each; tasks, notes and projects are tagged at their own `…/{item_id}/tags`." },
             { "name": "activity", "description": "Every change to the workspace, newest first." },
             { "name": "me", "description": "Who the token belongs to, and the user's time zone (`PATCH /me` changes it)." },
             { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive)." },
@@ -151,6 +153,7 @@ fn operation(entry: &super::Entry, schemas: &mut Map<String, Value>) -> Value {
     let properties = input.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
     let required: Vec<&str> = input.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
     let path_params: Vec<&str> = route.params().collect();
+    let fixed = |name: &str| route.fixed.iter().any(|(f, _)| *f == name);
 
     let mut parameters: Vec<Value> = path_params
         .iter()
@@ -159,7 +162,7 @@ fn operation(entry: &super::Entry, schemas: &mut Map<String, Value>) -> Value {
             parameter(name, "path", true, &schema, &input)
         })
         .collect();
-    let rest = properties.iter().filter(|(name, _)| !path_params.contains(&name.as_str()));
+    let rest = properties.iter().filter(|(name, _)| !path_params.contains(&name.as_str()) && !fixed(name));
     let mut body: Option<Value> = None;
     if route.verb.has_body() {
         let fields: Map<String, Value> = rest.map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -182,6 +185,9 @@ fn operation(entry: &super::Entry, schemas: &mut Map<String, Value>) -> Value {
     let mut description = format!("{}\n\nRequires `{scope}`. The MCP tool `{}` does the same.", op.description, op.name);
     if route.operation_id != op.name {
         description = format!("{} Here the `{}` comes from the path.", description, path_params.join("`, `"));
+    }
+    for (name, value) in route.fixed {
+        description = format!("{description} On this route `{name}` is `{value}`.");
     }
     let status = if op.effect == Effect::Create { "201" } else { "200" };
     let mut ok = json!({
@@ -219,8 +225,16 @@ fn operation(entry: &super::Entry, schemas: &mut Map<String, Value>) -> Value {
         }
     }
     let tag = route.path.split('/').nth(1).unwrap_or("");
-    // A second route of an operation says what its path narrows ("List tasks, by project_id").
-    let summary = if route.operation_id == op.name { op.title.to_owned() } else { format!("{}, by {}", op.title, path_params.join(", ")) };
+    // A second route of an operation says what its path narrows ("List tasks, by project_id"),
+    // or what it fixes ("Tag an item: note").
+    let values: Vec<&str> = route.fixed.iter().map(|(_, v)| *v).collect();
+    let summary = if !values.is_empty() {
+        format!("{}: {}", op.title, values.join(", "))
+    } else if route.operation_id == op.name {
+        op.title.to_owned()
+    } else {
+        format!("{}, by {}", op.title, path_params.join(", "))
+    };
     let mut operation = json!({
         "operationId": route.operation_id,
         "summary": summary,

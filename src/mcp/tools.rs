@@ -15,6 +15,7 @@ fn annotations(effect: Effect, title: &str) -> ToolAnnotations {
         Effect::Read => (true, false, true),
         Effect::Create => (false, false, false),
         Effect::Update => (false, false, true),
+        Effect::Append => (false, false, false),
         Effect::Delete => (false, true, true),
     };
     ToolAnnotations::with_title(title).read_only(read_only).destructive(destructive).idempotent(idempotent).open_world(false)

@@ -27,6 +27,8 @@ pub enum Effect {
     Create,
     /// Changes something in place; calling twice has the effect of calling once.
     Update,
+    /// Adds to something in place (appending to a note): each call adds again, nothing new is made.
+    Append,
     Delete,
 }
 
@@ -62,11 +64,14 @@ impl Verb {
 }
 
 /// One HTTP route of an operation, relative to `/api/v1`. `{name}` segments fill the argument of
-/// that name; the other arguments come from the query string (GET, DELETE) or the JSON body.
+/// that name, and `fixed` arguments are set by the route itself (`item_type` is `note` on
+/// `/notes/{item_id}/tags`); the other arguments come from the query string (GET, DELETE) or the
+/// JSON body.
 #[derive(Debug)]
 pub struct Route {
     pub verb: Verb,
     pub path: &'static str,
+    pub fixed: &'static [(&'static str, &'static str)],
     /// The OpenAPI `operationId`: the operation's name for its first route; a second route (the
     /// same operation reached another way, e.g. a project's tasks) names its own.
     pub operation_id: &'static str,
@@ -243,6 +248,10 @@ mod tests {
                 assert!(routes.insert((route.verb, route.path)), "{} {} twice", route.verb.as_str(), route.path);
                 for param in route.params() {
                     assert!(properties.contains_key(param), "{}: {{{param}}} is not an argument", op.name);
+                }
+                for (name, _) in route.fixed {
+                    assert!(properties.contains_key(*name), "{}: the fixed {name} is not an argument", op.name);
+                    assert!(route.params().all(|p| p != *name), "{}: {name} is fixed and in the path", op.name);
                 }
                 assert_eq!(route.verb == Verb::Get, op.effect == Effect::Read, "{}: reads are GET, changes are not", op.name);
             }

@@ -13,10 +13,15 @@ use crate::core::{scope::Access, throttle};
 
 pub mod calendar;
 pub mod goals;
+pub mod notes;
 pub mod postgres;
 pub mod search;
 pub mod sql;
 pub mod sqlite;
+pub mod tags;
+
+pub use notes::{Appended, Note, NoteFilter, NoteStore};
+pub use tags::{DEFAULT_TAG_COLOR, Tag, TagStore, TagUse, Taggable, Tagged, Untagged, tag_key};
 
 pub use calendar::{Event, EventCursor, EventFilter, EventStore};
 
@@ -92,6 +97,8 @@ pub struct Project {
     pub status: String,
     pub start_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
+    /// The names of its tags, as the tags spell them (see [`Taggable`]).
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -108,6 +115,7 @@ pub struct Task {
     pub due_date: Option<NaiveDate>,
     pub assignee: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The names of its tags, as the tags spell them (see [`Taggable`]).
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -119,6 +127,13 @@ pub struct Comment {
     pub task_id: Uuid,
     pub body: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// What deleting a project did besides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectDeletion {
+    /// Notes that were in the project, and now are in none.
+    pub notes_detached: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -235,7 +250,6 @@ pub struct TaskFilter {
     pub include_done: bool,
 }
 
-/// One page of a listing, newest first; `next` is the id to continue after.
 /// How long the response to an `Idempotency-Key` is kept (and a reused key refused).
 pub const IDEMPOTENCY_KEPT: chrono::Duration = chrono::Duration::hours(24);
 
@@ -249,6 +263,7 @@ pub enum IdempotencyRecord {
     Taken { fingerprint: Vec<u8>, response: Option<(u16, String)> },
 }
 
+/// One page of a listing; `next` is the id to continue after.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -301,7 +316,7 @@ pub enum Record<'a> {
 /// `sql::Backend` each database provides); every workspace method takes the owning user's id
 /// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait Store: EventStore + goals::GoalStore + search::SearchStore + Send + Sync + 'static {
+pub trait Store: EventStore + goals::GoalStore + search::SearchStore + NoteStore + TagStore + Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.
     fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {
@@ -354,19 +369,24 @@ pub trait Store: EventStore + goals::GoalStore + search::SearchStore + Send + Sy
     ) -> StoreResult<Page<Project>>;
     /// Updates the project and records `activity`; false (and no record) if the user has no such project.
     async fn update_project(&self, project: &Project, activity: &Activity) -> StoreResult<bool>;
-    /// Deletes the project (and, through the foreign key, its tasks) and records `activity`.
-    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
+    /// Deletes the project (and, through the foreign keys, its tasks and tag links), detaches its
+    /// notes, and records `activity`; `None` (and nothing changed) if the user has no such project.
+    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<Option<ProjectDeletion>>;
     /// (status, count) of the project's tasks.
     async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>>;
     /// Open (not done) task count per project, for the given projects.
     async fn open_task_counts(&self, user_id: Uuid, project_ids: &[Uuid]) -> StoreResult<Vec<(Uuid, i64)>>;
 
     // Tasks
-    /// Inserts all tasks and their activities, or nothing.
-    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()>;
+    /// Inserts all tasks, their tags (making the tags no tag names yet) and their activities, or
+    /// nothing; each task's `tags` become the names as its tags spell them.
+    async fn insert_tasks(&self, tasks: &mut [Task], activities: &[Activity]) -> StoreResult<()>;
     async fn task(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<Task>>;
     async fn list_tasks(&self, user_id: Uuid, filter: &TaskFilter, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Task>>;
-    async fn update_task(&self, task: &Task, activity: &Activity) -> StoreResult<bool>;
+    /// Updates the task and records `activity`; false (and nothing changed) if the user has no
+    /// such task. With `set_tags`, its tags become `task.tags` (as `insert_tasks` makes them);
+    /// without, its tags are left as they are in the database, whatever `task.tags` says.
+    async fn update_task(&self, task: &mut Task, set_tags: bool, activity: &Activity) -> StoreResult<bool>;
     async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
     /// A task's comments, oldest first, after the given id.
     async fn list_comments(&self, user_id: Uuid, task_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Page<Comment>>;

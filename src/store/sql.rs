@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::tags::{ensure_tags, names, names_from, replace_tags, update_tagged};
 use super::*;
 
 /// One argument of a statement. `None`s are typed NULLs (PostgreSQL wants to know the type).
@@ -69,6 +70,11 @@ impl<'a> Stmt<'a> {
         Self { sql: Cow::Borrowed(sql), args: Vec::new() }
     }
 
+    /// A statement whose SQL is put together at run time (from names of tables, never from input).
+    pub fn owned(sql: String) -> Self {
+        Self { sql: Cow::Owned(sql), args: Vec::new() }
+    }
+
     pub fn bind(mut self, arg: impl Into<Arg<'a>>) -> Self {
         self.args.push(arg.into());
         self
@@ -116,14 +122,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// A task's `tags` (a JSON array of strings) contains the bound tag.
-    fn has_tag(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => " AND EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = ?)",
-            Dialect::Postgres => " AND tags @> jsonb_build_array(?::text)",
-        }
-    }
-
     /// The user with the bound email, whatever its case (SQLite's column is NOCASE, and indexed so).
     fn email_is(self) -> &'static str {
         match self {
@@ -403,6 +401,7 @@ pub(super) fn project_from(row: &dyn Cols) -> StoreResult<Project> {
         status: row.text("status")?,
         start_date: row.opt_date("start_date")?,
         due_date: row.opt_date("due_date")?,
+        tags: names_from(row)?,
         created_at: row.ts("created_at")?,
         updated_at: row.ts("updated_at")?,
     })
@@ -420,7 +419,7 @@ pub(super) fn task_from(row: &dyn Cols) -> StoreResult<Task> {
         due_date: row.opt_date("due_date")?,
         assignee: row.opt_text("assignee")?,
         completed_at: row.opt_ts("completed_at")?,
-        tags: serde_json::from_value(row.json("tags")?).map_err(|_| StoreError::Corrupt("tags".into()))?,
+        tags: names_from(row)?,
         created_at: row.ts("created_at")?,
         updated_at: row.ts("updated_at")?,
     })
@@ -444,8 +443,11 @@ fn activity_from(row: &dyn Cols) -> StoreResult<ActivityEntry> {
 
 const TASK_COLUMNS: &str = "SELECT id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at FROM tasks";
 
-fn tags(t: &Task) -> serde_json::Value {
-    serde_json::Value::from(t.tags.clone())
+/// `q` AND one of `columns` contains `text`, whatever its case (the text's own wildcards escaped).
+pub(super) fn containing<'a>(q: Stmt<'a>, dialect: Dialect, [a, b]: [&str; 2], text: &str) -> Stmt<'a> {
+    let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let like = dialect.ilike();
+    q.push(&format!(" AND ({a} {like} ? ESCAPE '\\' OR {b} {like} ? ESCAPE '\\')")).bind(pattern.clone()).bind(pattern)
 }
 
 #[async_trait]
@@ -800,9 +802,17 @@ impl<B: Backend> Store for B {
         recorded(self, update, Record::Activity(activity)).await
     }
 
-    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
-        recorded(self, Stmt::new("DELETE FROM projects WHERE id = ? AND user_id = ?").bind(id).bind(user_id), Record::Activity(activity))
-            .await
+    async fn delete_project(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<Option<ProjectDeletion>> {
+        let mut tx = self.begin().await?;
+        let detach = Stmt::new("UPDATE notes SET project_id = NULL, updated_at = ? WHERE user_id = ? AND project_id = ?");
+        let notes_detached = tx.execute(detach.bind(activity.at).bind(user_id).bind(id)).await?;
+        // Its tasks and every tag link of the project and of its tasks go through the foreign keys.
+        if tx.execute(Stmt::new("DELETE FROM projects WHERE id = ? AND user_id = ?").bind(id).bind(user_id)).await? == 0 {
+            return Ok(None);
+        }
+        tx.execute(record(Record::Activity(activity))).await?;
+        tx.commit().await?;
+        Ok(Some(ProjectDeletion { notes_detached }))
     }
 
     async fn task_counts(&self, user_id: Uuid, project_id: Uuid) -> StoreResult<Vec<(String, i64)>> {
@@ -824,9 +834,15 @@ impl<B: Backend> Store for B {
         self.fetch_all(q.push(") GROUP BY project_id"), |r| Ok((r.uuid("project_id")?, r.int("n")?))).await
     }
 
-    async fn insert_tasks(&self, tasks: &[Task], activities: &[Activity]) -> StoreResult<()> {
+    async fn insert_tasks(&self, tasks: &mut [Task], activities: &[Activity]) -> StoreResult<()> {
+        let Some(first) = tasks.first() else {
+            return Ok(());
+        };
+        let (user_id, now) = (first.user_id, first.created_at);
         let mut tx = self.begin().await?;
-        for t in tasks {
+        // Every tag the tasks name, made once for them all.
+        let tags = ensure_tags(&mut tx, user_id, tasks.iter().flat_map(|t| &t.tags), now).await?;
+        for t in tasks.iter_mut() {
             let insert = Stmt::new(
                 "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -841,10 +857,13 @@ impl<B: Backend> Store for B {
             .bind(t.due_date)
             .bind(&t.assignee)
             .bind(t.completed_at)
-            .bind(tags(t))
+            .bind(names(&t.tags))
             .bind(t.created_at)
             .bind(t.updated_at);
             tx.execute(insert).await?;
+            if !t.tags.is_empty() {
+                t.tags = replace_tags(&mut tx, Taggable::Task, t.user_id, t.id, &t.tags, &tags).await?;
+            }
         }
         for a in activities {
             tx.execute(record(Record::Activity(a))).await?;
@@ -883,19 +902,13 @@ impl<B: Backend> Store for B {
             q = q.push_bind(" AND due_date <= ?", d);
         }
         if let Some(tag) = &f.tag {
-            q = q.push_bind(Self::DIALECT.has_tag(), tag);
+            q = q.push_bind(&Taggable::Task.has_tag(), tag_key(tag));
         }
         if let Some(a) = &f.assignee {
             q = q.push_bind(" AND assignee = ?", a);
         }
         if let Some(text) = &f.text {
-            // The pattern's own wildcards are escaped.
-            let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let like = Self::DIALECT.ilike();
-            q = q
-                .push(&format!(" AND (title {like} ? ESCAPE '\\' OR description {like} ? ESCAPE '\\')"))
-                .bind(pattern.clone())
-                .bind(pattern);
+            q = containing(q, Self::DIALECT, ["title", "description"], text);
         }
         if let Some(after) = after {
             q = q.push_bind(" AND id < ?", after);
@@ -904,10 +917,11 @@ impl<B: Backend> Store for B {
         Ok(page(items, limit, |t| t.id))
     }
 
-    async fn update_task(&self, t: &Task, activity: &Activity) -> StoreResult<bool> {
+    async fn update_task(&self, t: &mut Task, set_tags: bool, activity: &Activity) -> StoreResult<bool> {
+        // The tags column is not written from `t` unless asked: a tag put on meanwhile stays.
         let update = Stmt::new(
             "UPDATE tasks SET project_id = ?, title = ?, description = ?, status = ?, priority = ?, due_date = ?, assignee = ?, completed_at = ?, \
-             tags = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+             updated_at = ? WHERE id = ? AND user_id = ?",
         )
         .bind(t.project_id)
         .bind(&t.title)
@@ -917,11 +931,10 @@ impl<B: Backend> Store for B {
         .bind(t.due_date)
         .bind(&t.assignee)
         .bind(t.completed_at)
-        .bind(tags(t))
         .bind(t.updated_at)
         .bind(t.id)
         .bind(t.user_id);
-        recorded(self, update, Record::Activity(activity)).await
+        update_tagged(self, Taggable::Task, t.user_id, t.id, update, set_tags.then_some(&mut t.tags), activity).await
     }
 
     async fn delete_task(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {

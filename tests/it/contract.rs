@@ -79,6 +79,16 @@ async fn the_seed_curl_example_lists_the_tools() {
         "delete_goal",
         "link_to_goal",
         "search_workspace",
+        "list_notes",
+        "get_note",
+        "create_note",
+        "update_note",
+        "append_to_note",
+        "delete_note",
+        "list_tags",
+        "create_tag",
+        "tag_item",
+        "untag_item",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
@@ -90,7 +100,9 @@ async fn the_seed_curl_example_lists_the_tools() {
         let read_only = tool["annotations"]["readOnlyHint"].as_bool().unwrap();
         let name = tool["name"].as_str().unwrap();
         assert_eq!(read_only, ["list_", "get_", "find_", "search_"].iter().any(|p| name.starts_with(p)), "{name}");
-        assert_eq!(tool["annotations"]["destructiveHint"].as_bool().unwrap(), name.starts_with("delete_"), "{name}");
+        // Destructive: what deletes, and taking a tag off an item (tagging only adds).
+        let destructive = name.starts_with("delete_") || name.starts_with("untag_");
+        assert_eq!(tool["annotations"]["destructiveHint"].as_bool().unwrap(), destructive, "{name}");
     }
 }
 

@@ -57,7 +57,7 @@ pub fn on_postgres() -> bool {
 }
 
 /// A database of the test's own: a SQLite file in its directory, or a new PostgreSQL database.
-async fn fresh_database(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match postgres_base() {
         None => format!("sqlite://{}", dir.path().join("navis.db").display()),
         Some(base) => {

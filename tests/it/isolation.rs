@@ -40,6 +40,29 @@ async fn no_tool_or_resource_crosses_between_users() {
     same_as_unknown(&s, &b.write, "delete_task", &ta_id, |id| json!({"id": id})).await;
     same_as_unknown(&s, &b.read, "list_comments", &ta_id, |id| json!({"task_id": id})).await;
     same_as_unknown(&s, &b.write, "add_comment", &ta_id, |id| json!({"task_id": id, "body": "planted"})).await;
+    // Notes and tags: Ada's note, her items to tag, her project to file a note in.
+    let na = s.ok(&a.write, "create_note", json!({"title": "Ada's secret note", "project_id": pa_id, "tags": ["secret"]})).await;
+    let nb = s.ok(&b.write, "create_note", json!({"title": "Bob's note"})).await;
+    let na_id = na["id"].as_str().unwrap().to_owned();
+    same_as_unknown(&s, &b.read, "get_note", &na_id, |id| json!({"id": id})).await;
+    same_as_unknown(&s, &b.write, "update_note", &na_id, |id| json!({"id": id, "title": "pwned"})).await;
+    same_as_unknown(&s, &b.write, "append_to_note", &na_id, |id| json!({"id": id, "text": "planted"})).await;
+    same_as_unknown(&s, &b.write, "delete_note", &na_id, |id| json!({"id": id})).await;
+    same_as_unknown(&s, &b.read, "list_notes", &pa_id, |id| json!({"project_id": id})).await;
+    same_as_unknown(&s, &b.write, "create_note", &pa_id, |id| json!({"title": "planted", "project_id": id})).await;
+    same_as_unknown(&s, &b.write, "update_note", &pa_id, |id| json!({"id": nb["id"], "project_id": id})).await;
+    for (kind, id) in [("task", &ta_id), ("note", &na_id), ("project", &pa_id)] {
+        same_as_unknown(&s, &b.write, "tag_item", id, |id| json!({"item_type": kind, "item_id": id, "name": "secret"})).await;
+        same_as_unknown(&s, &b.write, "untag_item", id, |id| json!({"item_type": kind, "item_id": id, "name": "secret"})).await;
+    }
+    // Bob's tag of the same name is his own: it finds none of Ada's items, and counts none.
+    s.ok(&b.write, "tag_item", json!({"item_type": "note", "item_id": nb["id"], "name": "SECRET"})).await;
+    assert_eq!(s.ok(&b.read, "list_notes", json!({"tag": "secret"})).await["notes"].as_array().unwrap().len(), 1);
+    assert_eq!(s.ok(&b.read, "list_tasks", json!({"tag": "secret"})).await["tasks"], json!([]));
+    let tags = s.ok(&b.read, "list_tags", json!({})).await;
+    assert_eq!((tags["tags"][0]["name"].as_str(), tags["tags"][0]["item_count"].as_i64()), (Some("SECRET"), Some(1)));
+    assert_eq!(tags["tags"].as_array().unwrap().len(), 1, "{tags}");
+    assert_eq!(s.ok(&b.read, "list_notes", json!({"text": "secret"})).await["notes"], json!([]));
 
     // Listings and resources show Bob only his own.
     let projects = s.ok(&b.read, "list_projects", json!({})).await;
@@ -71,6 +94,13 @@ async fn no_tool_or_resource_crosses_between_users() {
     assert_eq!(pa_now["name"], "Ada's secret project");
     assert_eq!(pa_now["status"], "active");
     assert_eq!(pa_now["total_tasks"], 1);
+    let na_now = s.ok(&a.read, "get_note", json!({"id": na_id})).await;
+    assert_eq!(
+        (na_now["title"].as_str(), na_now["body"].as_str(), na_now["tags"].clone()),
+        (Some("Ada's secret note"), Some(""), json!(["secret"]))
+    );
+    let ada_tags = s.ok(&a.read, "list_tags", json!({})).await;
+    assert_eq!((ada_tags["tags"][0]["name"].as_str(), ada_tags["tags"][0]["item_count"].as_i64()), (Some("secret"), Some(1)));
     let ta_now = s.ok(&a.read, "get_task", json!({"id": ta_id})).await;
     assert_eq!(ta_now["title"], "Ada's secret task");
     assert_eq!(ta_now["comments"], json!([]), "no comment was planted");
@@ -102,8 +132,27 @@ async fn the_schema_lets_a_users_rows_point_only_at_that_users_rows() {
             Uuid::now_v7()
         )
     };
-    for (what, sql) in [("a task of Ada's in Bob's project", task_in(a.id, pb)), ("a comment of Ada's on Bob's task", comment_on(a.id, tb))]
-    {
+    // A tag of Ada's, to link (as Ada) to Bob's task, note and project.
+    let note_of = |user: Uuid, project: &str| {
+        format!(
+            "INSERT INTO notes (id, user_id, project_id, title, created_at, updated_at) VALUES ('{}', '{user}', '{project}', 'planted', '{now}', '{now}')",
+            Uuid::now_v7()
+        )
+    };
+    let ta = s.ok(&a.write, "create_tag", json!({"name": "mine"})).await;
+    let nb = s.ok(&b.write, "create_note", json!({"title": "Bob's note"})).await;
+    let link = |table: &str, item: &str| {
+        format!("INSERT INTO {table} (user_id, tag_id, item_id) VALUES ('{}', '{}', '{item}')", a.id, ta["id"].as_str().unwrap())
+    };
+    let nb = nb["id"].as_str().unwrap();
+    for (what, sql) in [
+        ("a task of Ada's in Bob's project", task_in(a.id, pb)),
+        ("a comment of Ada's on Bob's task", comment_on(a.id, tb)),
+        ("a note of Ada's in Bob's project", note_of(a.id, pb)),
+        ("Ada's tag on Bob's task", link("task_tags", tb)),
+        ("Ada's tag on Bob's note", link("note_tags", nb)),
+        ("Ada's tag on Bob's project", link("project_tags", pb)),
+    ] {
         match s.sql(&sql).await {
             Err(sqlx::Error::Database(e)) => assert_eq!(e.kind(), sqlx::error::ErrorKind::ForeignKeyViolation, "{what}: {e}"),
             other => panic!("{what} was not refused by a foreign key: {other:?}"),
@@ -112,5 +161,6 @@ async fn the_schema_lets_a_users_rows_point_only_at_that_users_rows() {
     // The same rows owned by Bob are accepted: what is refused is the crossing, not the row.
     s.sql(&task_in(b.id, pb)).await.unwrap();
     s.sql(&comment_on(b.id, tb)).await.unwrap();
+    s.sql(&note_of(b.id, pb)).await.unwrap();
     assert_eq!(s.ok(&a.read, "list_tasks", json!({"include_done": true})).await["tasks"], json!([]));
 }

@@ -17,6 +17,7 @@ mod instances;
 mod interop;
 mod isolation;
 mod load;
+mod notes;
 mod oauth;
 mod outage;
 mod pages;

@@ -245,7 +245,13 @@ async fn a_change_whose_activity_cannot_be_recorded_is_not_made_at_all() {
     let a = s.account("ada@example.com").await;
     let p = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
     let t = s.ok(&a.write, "create_task", json!({"title": "Draft", "project_id": p["id"]})).await;
-    let before = (s.ok(&a.read, "get_project", json!({"id": p["id"]})).await, s.ok(&a.read, "get_task", json!({"id": t["id"]})).await);
+    let n = s.ok(&a.write, "create_note", json!({"title": "Minutes", "project_id": p["id"], "tags": ["kept"]})).await;
+    let before = (
+        s.ok(&a.read, "get_project", json!({"id": p["id"]})).await,
+        s.ok(&a.read, "get_task", json!({"id": t["id"]})).await,
+        s.ok(&a.read, "get_note", json!({"id": n["id"]})).await,
+        s.ok(&a.read, "list_tags", json!({})).await,
+    );
 
     // The activity row of every change fails: each change must fail with it, and say so truthfully.
     s.trigger("activity", "INSERT", Trigger::Refuse).await;
@@ -260,6 +266,15 @@ async fn a_change_whose_activity_cannot_be_recorded_is_not_made_at_all() {
         ("complete_task", json!({"id": t["id"]})),
         ("delete_task", json!({"id": t["id"]})),
         ("add_comment", json!({"task_id": t["id"], "body": "Twin"})),
+        ("update_task", json!({"id": t["id"], "tags": ["new tag"]})),
+        ("create_note", json!({"title": "Twin", "tags": ["new tag"]})),
+        ("update_note", json!({"id": n["id"], "body": "changed", "tags": []})),
+        ("append_to_note", json!({"id": n["id"], "text": "more"})),
+        ("delete_note", json!({"id": n["id"]})),
+        ("create_tag", json!({"name": "Twin"})),
+        ("tag_item", json!({"item_type": "task", "item_id": t["id"], "name": "new tag"})),
+        ("tag_item", json!({"item_type": "project", "item_id": p["id"], "name": "kept"})),
+        ("untag_item", json!({"item_type": "note", "item_id": n["id"], "name": "kept"})),
     ] {
         let err = s.tool_error(&a.write, tool, args.clone()).await;
         assert!(err.contains("Nothing was changed"), "{tool} {args}: {err}");
@@ -267,11 +282,17 @@ async fn a_change_whose_activity_cannot_be_recorded_is_not_made_at_all() {
     s.drop_trigger("activity").await;
 
     // Nothing was: a retry cannot make a duplicate.
-    let after = (s.ok(&a.read, "get_project", json!({"id": p["id"]})).await, s.ok(&a.read, "get_task", json!({"id": t["id"]})).await);
+    let after = (
+        s.ok(&a.read, "get_project", json!({"id": p["id"]})).await,
+        s.ok(&a.read, "get_task", json!({"id": t["id"]})).await,
+        s.ok(&a.read, "get_note", json!({"id": n["id"]})).await,
+        s.ok(&a.read, "list_tags", json!({})).await,
+    );
     assert_eq!(after, before);
     let projects = s.ok(&a.read, "list_projects", json!({"status": "active"})).await;
     assert_eq!(projects["projects"].as_array().unwrap().len(), 1, "{projects}");
     let tasks = s.ok(&a.read, "list_tasks", json!({"include_done": true})).await;
     assert_eq!(tasks["tasks"].as_array().unwrap().len(), 1, "{tasks}");
-    assert_eq!(s.ok(&a.read, "list_recent_activity", json!({})).await["activity"].as_array().unwrap().len(), 2);
+    assert_eq!(s.ok(&a.read, "list_recent_activity", json!({})).await["activity"].as_array().unwrap().len(), 3);
+    assert_eq!(s.ok(&a.read, "list_notes", json!({})).await["notes"].as_array().unwrap().len(), 1);
 }

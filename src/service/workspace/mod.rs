@@ -12,8 +12,10 @@ pub mod calendar;
 pub mod comments;
 pub mod goals;
 pub mod me;
+pub mod notes;
 pub mod projects;
 pub mod search;
+pub mod tags;
 pub mod tasks;
 
 /// Free text: anything but NUL, which PostgreSQL cannot store. (The patterns are stated in the

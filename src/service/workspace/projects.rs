@@ -45,6 +45,8 @@ pub struct ProjectView {
     pub status: String,
     pub start_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
+    /// Its tags' names (put on with tag_item).
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,6 +60,7 @@ impl From<Project> for ProjectView {
             status: p.status,
             start_date: p.start_date,
             due_date: p.due_date,
+            tags: p.tags,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -85,8 +88,12 @@ pub struct ProjectDetail {
 pub struct DeletedProject {
     pub id: Uuid,
     pub deleted: bool,
-    /// Tasks deleted with the project (only with `cascade: true`).
+    /// Tasks deleted with the project (only with `cascade: true`), with their comments and tags.
     pub deleted_tasks: i64,
+    /// Notes that were in the project: they are kept, in no project now.
+    pub detached_notes: u64,
+    /// The tags the project carried (the tags themselves remain).
+    pub removed_tags: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -152,6 +159,7 @@ pub struct DeleteProjectArgs {
     /// The project's id (UUID).
     pub id: String,
     /// Also delete the project's tasks. Without it, a project that has tasks is not deleted.
+    /// (Its notes are never deleted: they are detached, kept in no project.)
     #[serde(default)]
     pub cascade: bool,
 }
@@ -201,6 +209,7 @@ impl App {
             status: args.status.unwrap_or(ProjectStatus::Active).as_str().to_owned(),
             start_date: args.start_date,
             due_date: args.due_date,
+            tags: Vec::new(),
             created_at: now,
             updated_at: now,
         };
@@ -244,10 +253,17 @@ impl App {
                 project.name
             )));
         }
-        if !self.store.delete_project(p.user_id, project.id, &self.activity(p, "project", project.id, &project.name, "deleted")).await? {
+        let activity = self.activity(p, "project", project.id, &project.name, "deleted");
+        let Some(deletion) = self.store.delete_project(p.user_id, project.id, &activity).await? else {
             return Err(not_found("project", &args.id));
-        }
-        Ok(DeletedProject { id: project.id, deleted: true, deleted_tasks: tasks })
+        };
+        Ok(DeletedProject {
+            id: project.id,
+            deleted: true,
+            deleted_tasks: tasks,
+            detached_notes: deletion.notes_detached,
+            removed_tags: project.tags,
+        })
     }
 
     /// Every non-archived project with its open-task count (the `navis://projects/all` resource).

@@ -6,15 +6,13 @@ use uuid::Uuid;
 
 use super::{
     CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, no_nul, not_found, nullable, optional_text, page_limit, parse_id,
-    required_text,
+    required_text, tags::clean_tags,
 };
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 use crate::store::{Task, TaskFilter};
 
 const MAX_TITLE: usize = 500;
 const MAX_DESCRIPTION: usize = 50_000;
-const MAX_TAGS: usize = 20;
-const MAX_TAG: usize = 50;
 pub const MAX_BATCH: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -73,6 +71,7 @@ pub struct TaskView {
     pub due_date: Option<NaiveDate>,
     pub assignee: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Its tags' names, as the tags spell them.
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -129,6 +128,8 @@ pub struct CreatedTasks {
 pub struct DeletedTask {
     pub id: Uuid,
     pub deleted: bool,
+    /// The tags the task carried (the tags themselves remain). Its comments are deleted with it.
+    pub removed_tags: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -142,7 +143,7 @@ pub struct ListTasksArgs {
     pub due_after: Option<NaiveDate>,
     /// Due on or before this date (YYYY-MM-DD).
     pub due_before: Option<NaiveDate>,
-    /// Only tasks carrying this tag.
+    /// Only tasks carrying this tag (its name, in any case).
     #[schemars(regex(pattern = TEXT))]
     pub tag: Option<String>,
     #[schemars(regex(pattern = TEXT))]
@@ -190,6 +191,7 @@ pub struct CreateTaskArgs {
     #[serde(default)]
     #[schemars(length(max = 200), regex(pattern = TEXT))]
     pub assignee: Option<String>,
+    /// Tag names; a name no tag has yet makes that tag. Names differing only in case are one tag.
     #[serde(default)]
     #[schemars(length(max = 20), inner(length(max = 50), regex(pattern = TEXT)))]
     pub tags: Option<Vec<String>>,
@@ -229,35 +231,10 @@ pub struct UpdateTaskArgs {
     #[serde(default, deserialize_with = "nullable")]
     #[schemars(length(max = 200), regex(pattern = TEXT))]
     pub assignee: Option<Option<String>>,
-    /// Replaces the task's tags.
+    /// Replaces the task's tags (names; a name no tag has yet makes that tag).
     #[serde(default)]
     #[schemars(with = "Vec<String>", length(max = 20), inner(length(max = 50), regex(pattern = TEXT)))]
     pub tags: Option<Vec<String>>,
-}
-
-/// Tags as sent: at most 20, each at most 50 characters; kept trimmed, without blanks and repeats.
-fn clean_tags(tags: Vec<String>) -> ServiceResult<Vec<String>> {
-    if tags.len() > MAX_TAGS {
-        return Err(ServiceError::field("tags", format!("A task can carry at most {MAX_TAGS} tags.")));
-    }
-    let mut out: Vec<String> = Vec::new();
-    for tag in tags {
-        if tag.chars().count() > MAX_TAG {
-            return Err(ServiceError::field("tags", format!("Each tag must be at most {MAX_TAG} characters.")));
-        }
-        no_nul("tags", &tag)?;
-        let tag = tag.trim().to_owned();
-        if tag.is_empty() {
-            continue;
-        }
-        if !out.contains(&tag) {
-            out.push(tag);
-        }
-    }
-    if out.len() > MAX_TAGS {
-        return Err(ServiceError::field("tags", format!("A task can carry at most {MAX_TAGS} tags.")));
-    }
-    Ok(out)
 }
 
 fn clean_assignee(assignee: Option<String>) -> ServiceResult<Option<String>> {
@@ -338,8 +315,9 @@ impl App {
     }
 
     pub async fn create_task(&self, p: &Principal, args: CreateTaskArgs) -> ServiceResult<TaskView> {
-        let task = self.new_task(p, args, self.now()).await?;
-        self.store.insert_tasks(std::slice::from_ref(&task), &[self.activity(p, "task", task.id, &task.title, "created")]).await?;
+        let mut task = self.new_task(p, args, self.now()).await?;
+        let activity = self.activity(p, "task", task.id, &task.title, "created");
+        self.store.insert_tasks(std::slice::from_mut(&mut task), &[activity]).await?;
         Ok(task.into())
     }
 
@@ -365,7 +343,7 @@ impl App {
             tasks.push(task);
         }
         let activities: Vec<_> = tasks.iter().map(|t| self.activity(p, "task", t.id, &t.title, "created")).collect();
-        self.store.insert_tasks(&tasks, &activities).await?;
+        self.store.insert_tasks(&mut tasks, &activities).await?;
         Ok(CreatedTasks { created: tasks.len(), tasks: tasks.into_iter().map(Into::into).collect() })
     }
 
@@ -397,11 +375,13 @@ impl App {
         if let Some(assignee) = args.assignee {
             task.assignee = clean_assignee(assignee)?;
         }
+        let set_tags = args.tags.is_some();
         if let Some(tags) = args.tags {
             task.tags = clean_tags(tags)?;
         }
         task.updated_at = now;
-        if !self.store.update_task(&task, &self.activity(p, "task", task.id, &task.title, action)).await? {
+        let activity = self.activity(p, "task", task.id, &task.title, action);
+        if !self.store.update_task(&mut task, set_tags, &activity).await? {
             return Err(not_found("task", &args.id));
         }
         Ok(task.into())
@@ -415,7 +395,8 @@ impl App {
         let now = self.now();
         set_status(&mut task, TaskStatus::Done, now);
         task.updated_at = now;
-        if !self.store.update_task(&task, &self.activity(p, "task", task.id, &task.title, "completed")).await? {
+        let activity = self.activity(p, "task", task.id, &task.title, "completed");
+        if !self.store.update_task(&mut task, false, &activity).await? {
             return Err(not_found("task", &args.id));
         }
         Ok(task.into())
@@ -426,7 +407,7 @@ impl App {
         if !self.store.delete_task(p.user_id, task.id, &self.activity(p, "task", task.id, &task.title, "deleted")).await? {
             return Err(not_found("task", &args.id));
         }
-        Ok(DeletedTask { id: task.id, deleted: true })
+        Ok(DeletedTask { id: task.id, deleted: true, removed_tags: task.tags })
     }
 
     /// Open tasks due today or earlier (the `navis://tasks/today` resource), today in the user's time zone.
@@ -469,16 +450,4 @@ fn set_status(task: &mut Task, status: TaskStatus, now: DateTime<Utc>) {
         task.completed_at = None;
     }
     task.status = status.as_str().to_owned();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_are_trimmed_deduplicated_and_bounded() {
-        assert_eq!(clean_tags(vec![" a ".into(), "a".into(), "".into(), "b".into()]).ok(), Some(vec!["a".to_owned(), "b".to_owned()]));
-        assert!(clean_tags((0..21).map(|i| i.to_string()).collect()).is_err());
-        assert!(clean_tags(vec!["x".repeat(51)]).is_err());
-    }
 }
