@@ -73,8 +73,9 @@ impl Worker {
         if i % 4 < 2
             && let Some((client, access, refresh)) = &mut self.oauth
         {
-            if i % 40 == 0 {
-                // Refresh rotation in the mix: the old refresh token is retired, the new pair used.
+            if i % 40 == 4 {
+                // Refresh rotation in the mix (early, so even a slow run has some): the old refresh
+                // token is retired, the new pair used.
                 let resp = client.refresh(s, refresh).await;
                 let status = resp.status();
                 let tokens: Value = resp.json().await.map_err(|e| format!("refresh: {e}"))?;
