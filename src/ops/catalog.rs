@@ -129,7 +129,7 @@ pub(super) fn operations() -> Vec<Operation> {
             "Link a project or a task to a goal, or unlink it with `unlink: true`. A linked task, and every task of a linked project, counts towards the goal's progress. Linking twice (or unlinking what is not linked) changes nothing."),
         op!("search_workspace", "Search the workspace", Read, [Get "/search"],
             search_workspace(SearchArgs) -> SearchResults,
-            "Full-text search over the user's projects, tasks, comments and goals, best match first, each with a snippet whose matched words are between `**`. The query is plain words (no operators): an item matches when it has every word, or a word beginning with it. `types` narrows to some of project, task, comment, goal (comma-separated). Paginated with `limit` and `cursor`."),
+            "Full-text search over the user's projects, tasks, comments, goals, notes and calendar events, best match first, each with a snippet whose matched words are between `**`. The query is plain words (no operators): an item matches when it has every word, or a word beginning with it. `types` narrows to some of project, task, comment, goal, note, event (comma-separated). Paginated with `limit` and `cursor`."),
         // notes
         op!("list_notes", "List notes", Read, [Get "/notes"],
             list_notes(ListNotesArgs) -> NoteList,
