@@ -8,7 +8,7 @@
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 //! `{arg = "value"}` after a path sets that argument on that route (see `Route::fixed`).
 use super::{Effect, Operation, Route, Verb};
-use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, tags::*, tasks::*};
+use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*};
 
 macro_rules! op {
     ($name:literal, $title:literal, $effect:ident,
@@ -168,5 +168,9 @@ pub(super) fn operations() -> Vec<Operation> {
              Delete "/projects/{item_id}/tags/{name}" {item_type = "project"} => "untag_project"],
             untag_item(UntagItemArgs) -> UntaggedItem,
             "Take a tag off a task, note or project, by the tag's name (in any case). The tag itself remains. If the item does not carry it, nothing changes and `removed` is false."),
+        // workspace summary and export
+        op!("get_workspace_summary", "Workspace summary", Read, [Get "/summary"],
+            get_workspace_summary(NoArgs) -> WorkspaceSummary,
+            "The workspace at a glance: counts of projects, tasks (by status), notes, events and goals (by status); open tasks due today and overdue (today in the user's time zone); events in the next 7 days; active goals with their progress; the 10 latest changes across every kind of item."),
     ]
 }

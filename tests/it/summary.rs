@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::api::expect;
+use crate::calendar::{at, resource};
 use crate::harness::TestServer;
 
 /// (type, id) of every result for a query.
@@ -72,4 +73,68 @@ async fn search_finds_notes_and_events_of_their_owner_only_and_follows_changes()
     assert_eq!(found(&s, &a.read, json!({"query": "zanzibar"})).await, vec![]);
     // Bob's are untouched.
     assert_eq!(found(&s, &b.read, json!({"query": "zanzibar"})).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_summary_counts_each_users_own_items_with_today_in_their_time_zone() {
+    let s = TestServer::start().await;
+    // 23:30 UTC on 4 May is already 5 May in Berlin.
+    s.clock.set(at("2026-05-04T23:30:00Z"));
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    expect(&s, 200, "PATCH", "/me", &a.write, Some(json!({"time_zone": "Europe/Berlin"}))).await;
+
+    let p = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
+    s.ok(&a.write, "create_project", json!({"name": "Hiring"})).await;
+    let due = s.ok(&a.write, "create_task", json!({"title": "Due Berlin today", "due_date": "2026-05-05", "project_id": p["id"]})).await;
+    let late = s.ok(&a.write, "create_task", json!({"title": "Late", "due_date": "2026-05-04", "status": "in_progress"})).await;
+    s.ok(&a.write, "create_task", json!({"title": "Done late", "due_date": "2026-05-01", "status": "done"})).await;
+    s.ok(&a.write, "create_task", json!({"title": "Later", "due_date": "2026-05-20"})).await;
+    s.ok(&a.write, "create_note", json!({"title": "Notes"})).await;
+    let soon = s.ok(&a.write, "create_event", json!({"title": "Soon", "start": "2026-05-06T09:00:00Z", "end": "2026-05-06T10:00:00Z"})).await;
+    s.ok(&a.write, "create_event", json!({"title": "Far", "start": "2026-06-06T09:00:00Z", "end": "2026-06-06T10:00:00Z"})).await;
+    let goal = s.ok(&a.write, "create_goal", json!({"title": "Ship v2"})).await;
+    s.ok(&a.write, "link_to_goal", json!({"goal_id": goal["id"], "item_type": "project", "item_id": p["id"]})).await;
+    let old = s.ok(&a.write, "create_goal", json!({"title": "Old"})).await;
+    s.ok(&a.write, "update_goal", json!({"id": old["id"], "status": "achieved"})).await;
+    // Bob's items must never show in Ada's summary.
+    let bp = s.ok(&b.write, "create_project", json!({"name": "Bob's"})).await;
+    s.ok(&b.write, "create_task", json!({"title": "Bob due", "due_date": "2026-05-01", "project_id": bp["id"]})).await;
+    s.ok(&b.write, "create_event", json!({"title": "Bob soon", "start": "2026-05-06T09:00:00Z", "end": "2026-05-06T10:00:00Z"})).await;
+    s.ok(&b.write, "create_goal", json!({"title": "Bob goal"})).await;
+
+    let sum = s.ok(&a.read, "get_workspace_summary", json!({})).await;
+    assert_eq!((sum["time_zone"].as_str(), sum["today"].as_str()), (Some("Europe/Berlin"), Some("2026-05-05")), "{sum}");
+    let c = &sum["counts"];
+    assert_eq!((c["projects"].as_i64(), c["notes"].as_i64(), c["events"].as_i64()), (Some(2), Some(1), Some(2)), "{sum}");
+    assert_eq!(c["tasks"], json!({"total": 4, "by_status": {"backlog": 0, "todo": 2, "in_progress": 1, "in_review": 0, "done": 1}}));
+    assert_eq!(c["goals"], json!({"total": 2, "by_status": {"active": 1, "achieved": 1, "abandoned": 0}}));
+    assert_eq!((sum["due_today_count"].as_u64(), sum["due_today"][0]["id"].clone()), (Some(1), due["id"].clone()));
+    assert_eq!((sum["overdue_count"].as_u64(), sum["overdue"][0]["id"].clone()), (Some(1), late["id"].clone()));
+    let events: Vec<&Value> = sum["upcoming_events"].as_array().unwrap().iter().map(|e| &e["id"]).collect();
+    assert_eq!(events, vec![&soon["id"]]);
+    let goals = sum["active_goals"].as_array().unwrap();
+    assert_eq!((goals.len(), goals[0]["id"].clone(), goals[0]["tasks_total"].as_i64()), (1, goal["id"].clone(), Some(1)));
+    let activity = sum["recent_activity"].as_array().unwrap();
+    assert_eq!((activity.len(), activity[0]["type"].as_str(), activity[0]["action"].as_str()), (10, Some("goal"), Some("achieved")));
+    assert!(!sum.to_string().contains("Bob"), "{sum}");
+
+    // The same over HTTP and as the resource (listed, readable).
+    let http = expect(&s, 200, "GET", "/summary", &a.read, None).await;
+    assert_eq!(http["counts"], sum["counts"]);
+    let res = resource(&s, &a.read, "navis://workspace/summary").await;
+    assert_eq!((res["counts"].clone(), res["overdue"].clone()), (sum["counts"].clone(), sum["overdue"].clone()));
+    let listed = s.rpc_ok(&a.read, "resources/list", json!({})).await;
+    assert!(listed["result"]["resources"].as_array().unwrap().iter().any(|r| r["uri"] == "navis://workspace/summary"), "{listed}");
+
+    // Bob sees only his own.
+    let bob = resource(&s, &b.read, "navis://workspace/summary").await;
+    assert_eq!((bob["counts"]["projects"].as_i64(), bob["counts"]["tasks"]["total"].as_i64()), (Some(1), Some(1)));
+    assert_eq!((bob["today"].as_str(), bob["overdue_count"].as_u64()), (Some("2026-05-04"), Some(1)));
+    assert_eq!(bob["counts"]["goals"]["total"], 1);
+    assert!(!bob.to_string().contains("Ship v2") && !bob.to_string().contains("Launch"), "{bob}");
+    // A new user's summary is all zeros.
+    let c = s.account("cy@example.com").await;
+    let empty = s.ok(&c.read, "get_workspace_summary", json!({})).await;
+    assert_eq!((empty["counts"]["tasks"]["total"].as_i64(), empty["recent_activity"].clone()), (Some(0), json!([])));
 }
