@@ -138,3 +138,40 @@ async fn the_summary_counts_each_users_own_items_with_today_in_their_time_zone()
     let empty = s.ok(&c.read, "get_workspace_summary", json!({})).await;
     assert_eq!((empty["counts"]["tasks"]["total"].as_i64(), empty["recent_activity"].clone()), (Some(0), json!([])));
 }
+
+#[tokio::test]
+async fn plan_week_embeds_the_weeks_tasks_events_and_active_goals_in_the_users_time_zone() {
+    let s = TestServer::start().await;
+    // Monday 4 May 23:30 UTC is Tuesday 5 May in Tokyo: the week is 5–11 May there.
+    s.clock.set(at("2026-05-04T23:30:00Z"));
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    expect(&s, 200, "PATCH", "/me", &a.write, Some(json!({"time_zone": "Asia/Tokyo"}))).await;
+    s.ok(&a.write, "create_task", json!({"title": "Write the brief", "due_date": "2026-05-11"})).await;
+    s.ok(&a.write, "create_task", json!({"title": "Next week's task", "due_date": "2026-05-12"})).await;
+    let ev = |title: &str, start: &str, end: &str| json!({"title": title, "start": start, "end": end, "kind": "meeting"});
+    s.ok(&a.write, "create_event", ev("Board meeting", "2026-05-07T10:00:00+09:00", "2026-05-07T11:00:00+09:00")).await;
+    s.ok(&a.write, "create_event", ev("Late Monday call", "2026-05-11T22:00:00+09:00", "2026-05-11T23:00:00+09:00")).await;
+    s.ok(&a.write, "create_event", ev("After the week", "2026-05-12T09:00:00+09:00", "2026-05-12T10:00:00+09:00")).await;
+    s.ok(&a.write, "create_event", ev("Already over", "2026-05-04T09:00:00+09:00", "2026-05-04T10:00:00+09:00")).await;
+    s.ok(&a.write, "create_goal", json!({"title": "Raise the seed round", "progress": 40, "target_date": "2026-09-30"})).await;
+    let done = s.ok(&a.write, "create_goal", json!({"title": "Old achieved goal"})).await;
+    s.ok(&a.write, "update_goal", json!({"id": done["id"], "status": "achieved"})).await;
+    s.ok(&b.write, "create_event", ev("Bob's meeting", "2026-05-07T10:00:00+09:00", "2026-05-07T11:00:00+09:00")).await;
+    s.ok(&b.write, "create_goal", json!({"title": "Bob's goal"})).await;
+
+    let week = s.rpc_ok(&a.read, "prompts/get", json!({"name": "plan_week", "arguments": {"focus": "fundraising"}})).await;
+    let text = week["result"]["messages"][0]["content"]["text"].as_str().unwrap();
+    assert!(text.contains("Today is 2026-05-05 (time zone Asia/Tokyo)") && text.contains("through 2026-05-11"), "{text}");
+    for present in ["Write the brief", "Board meeting", "Thu 2026-05-07 10:00 to 11:00", "Late Monday call", "Raise the seed round (40% done, target 2026-09-30)", "fundraising"] {
+        assert!(text.contains(present), "{present} missing: {text}");
+    }
+    for absent in ["Next week's task", "After the week", "Already over", "Old achieved goal", "Bob"] {
+        assert!(!text.contains(absent), "{absent} present: {text}");
+    }
+    // Bob's week has his own event and goal, none of Ada's.
+    let bob = s.rpc_ok(&b.read, "prompts/get", json!({"name": "plan_week", "arguments": {}})).await;
+    let text = bob["result"]["messages"][0]["content"]["text"].as_str().unwrap();
+    assert!(text.contains("Bob's meeting") && text.contains("Bob's goal") && text.contains("time zone UTC"), "{text}");
+    assert!(!text.contains("Board meeting") && !text.contains("seed round") && !text.contains("Write the brief"), "{text}");
+}
