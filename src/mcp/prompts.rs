@@ -5,13 +5,20 @@ use rmcp::{
 };
 use serde_json::Value;
 
-use crate::service::{App, Principal, workspace::tasks::ListTasksArgs};
+use crate::service::{
+    App, Principal,
+    workspace::{
+        calendar::ListEventsArgs,
+        goals::{GoalStatus, ListGoalsArgs},
+        tasks::ListTasksArgs,
+    },
+};
 
 pub fn list() -> Vec<Prompt> {
     vec![
         Prompt::new(
             "plan_week",
-            Some("Plan the week: embeds this week's open and overdue tasks and asks for a day-by-day plan."),
+            Some("Plan the week: embeds this week's open and overdue tasks, this week's events and the active goals (the week read in your time zone), and asks for a day-by-day plan."),
             Some(vec![PromptArgument::new("focus").with_description("What the week should focus on (optional)").with_required(false)]),
         )
         .with_title("Plan my week"),
@@ -35,12 +42,15 @@ fn arg(args: &JsonObject, name: &str) -> Option<String> {
 pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Result<GetPromptResult, McpError> {
     match name {
         "plan_week" => {
-            let today = app.now().date_naive();
-            let week_end = today + chrono::Duration::days(7);
+            let read = |what: &'static str| move |e| McpError::internal_error(format!("cannot read {what}: {e}"), None);
+            // The week is today and the 6 days after it, in the user's time zone.
+            let tz = app.time_zone(p.user_id).await.map_err(read("the time zone"))?;
+            let today = app.today(p.user_id).await.map_err(read("the time zone"))?;
+            let last_day = today + chrono::Duration::days(6);
             let tasks = app
-                .list_tasks(p, ListTasksArgs { due_before: Some(week_end), limit: Some(100), ..Default::default() })
+                .list_tasks(p, ListTasksArgs { due_before: Some(last_day), limit: Some(100), ..Default::default() })
                 .await
-                .map_err(|e| McpError::internal_error(format!("cannot read tasks: {e}"), None))?;
+                .map_err(read("tasks"))?;
             let lines: Vec<String> = tasks
                 .tasks
                 .iter()
@@ -50,12 +60,51 @@ pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Res
                     format!("- [{}] {} ({}, {}) id={}", t.status, t.title, t.priority, due, t.id)
                 })
                 .collect();
+            let events = app
+                .list_events(p, ListEventsArgs { from: Some(today.to_string()), to: Some(last_day.to_string()), kind: None, limit: Some(100), cursor: None })
+                .await
+                .map_err(read("events"))?;
+            let event_lines: Vec<String> = events
+                .events
+                .iter()
+                .map(|e| {
+                    let when = if e.all_day {
+                        match (e.start_date, e.end_date) {
+                            (Some(first), Some(last)) if first != last => format!("all day {first} to {last}"),
+                            (Some(first), _) => format!("all day {first}"),
+                            _ => "all day".to_owned(),
+                        }
+                    } else {
+                        format!("{} to {}", e.start.format("%a %Y-%m-%d %H:%M"), e.end.format("%H:%M"))
+                    };
+                    format!("- {} ({}, {}) id={}", e.title, e.kind, when, e.id)
+                })
+                .collect();
+            let goals = app
+                .list_goals(p, ListGoalsArgs { status: Some(GoalStatus::Active), limit: Some(50), cursor: None })
+                .await
+                .map_err(read("goals"))?;
+            let goal_lines: Vec<String> = goals
+                .goals
+                .iter()
+                .map(|g| {
+                    let target = g.target_date.map(|d| format!(", target {d}")).unwrap_or_default();
+                    format!("- {} ({}% done{target}) id={}", g.title, g.progress, g.id)
+                })
+                .collect();
+            let list = |lines: Vec<String>| if lines.is_empty() { "(none)".to_owned() } else { lines.join("\n") };
             let focus = arg(args, "focus").map(|f| format!(" The focus this week: {f}.")).unwrap_or_default();
             let text = format!(
-                "Today is {today}. Help me plan the week until {week_end}.{focus}\n\nMy open tasks due this week or overdue:\n{}\n\n\
-                 Propose a day-by-day plan: what to do first, what to move, and what to drop. \
-                 Use update_task to change due dates or priorities once I agree.",
-                if lines.is_empty() { "(none)".to_owned() } else { lines.join("\n") }
+                "Today is {today} (time zone {}). Help me plan the week, through {last_day}.{focus}\n\n\
+                 My open tasks due this week or overdue:\n{}\n\n\
+                 My calendar this week (times in my time zone):\n{}\n\n\
+                 My active goals:\n{}\n\n\
+                 Propose a day-by-day plan around the events, favouring work that moves the goals: what to do first, what to move, \
+                 and what to drop. Use update_task to change due dates or priorities once I agree.",
+                tz.name(),
+                list(lines),
+                list(event_lines),
+                list(goal_lines)
             );
             Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Plan the week"))
         }

@@ -5,11 +5,13 @@ use rmcp::{
 };
 use serde_json::json;
 
+use crate::service::workspace::me::NoArgs;
 use crate::service::{App, Principal, ServiceError};
 
 pub const PROJECTS_ALL: &str = "navis://projects/all";
 pub const TASKS_TODAY: &str = "navis://tasks/today";
 pub const CALENDAR_UPCOMING: &str = "navis://calendar/upcoming";
+pub const WORKSPACE_SUMMARY: &str = "navis://workspace/summary";
 pub const PROJECT_TASKS_TEMPLATE: &str = "navis://projects/{id}/tasks";
 const PROJECT_TASKS_LIMIT: u32 = 100;
 
@@ -26,6 +28,12 @@ pub fn list() -> Vec<Resource> {
         Resource::new(CALENDAR_UPCOMING, "calendar-upcoming")
             .with_title("Upcoming events")
             .with_description("Calendar events in the next 7 days, by start time, in your time zone.")
+            .with_mime_type("application/json"),
+        Resource::new(WORKSPACE_SUMMARY, "workspace-summary")
+            .with_title("Workspace summary")
+            .with_description(
+                "Counts of projects, tasks (by status), notes, events and goals; open tasks due today and overdue; the next 7 days' events; active goals with progress; the latest changes (as get_workspace_summary).",
+            )
             .with_mime_type("application/json"),
     ]
 }
@@ -81,6 +89,10 @@ pub async fn read(app: &App, p: &Principal, uri: &str) -> Result<ResourceContent
                 "to": to.with_timezone(&tz).fixed_offset(),
                 "events": events,
             })
+        }
+        WORKSPACE_SUMMARY => {
+            let summary = app.get_workspace_summary(p, NoArgs {}).await.map_err(|e| to_mcp_error(uri, e))?;
+            serde_json::to_value(summary).map_err(|e| McpError::internal_error(e.to_string(), None))?
         }
         _ => {
             let Some(id) = uri.strip_prefix("navis://projects/").and_then(|rest| rest.strip_suffix("/tasks")) else {

@@ -8,7 +8,7 @@
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 //! `{arg = "value"}` after a path sets that argument on that route (see `Route::fixed`).
 use super::{Effect, Operation, Route, Verb};
-use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, tags::*, tasks::*};
+use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*};
 
 macro_rules! op {
     ($name:literal, $title:literal, $effect:ident,
@@ -129,7 +129,7 @@ pub(super) fn operations() -> Vec<Operation> {
             "Link a project or a task to a goal, or unlink it with `unlink: true`. A linked task, and every task of a linked project, counts towards the goal's progress. Linking twice (or unlinking what is not linked) changes nothing."),
         op!("search_workspace", "Search the workspace", Read, [Get "/search"],
             search_workspace(SearchArgs) -> SearchResults,
-            "Full-text search over the user's projects, tasks, comments and goals, best match first, each with a snippet whose matched words are between `**`. The query is plain words (no operators): an item matches when it has every word, or a word beginning with it. `types` narrows to some of project, task, comment, goal (comma-separated). Paginated with `limit` and `cursor`."),
+            "Full-text search over the user's projects, tasks, comments, goals, notes and calendar events, best match first, each with a snippet whose matched words are between `**`. The query is plain words (no operators): an item matches when it has every word, or a word beginning with it. `types` narrows to some of project, task, comment, goal, note, event (comma-separated). Paginated with `limit` and `cursor`."),
         // notes
         op!("list_notes", "List notes", Read, [Get "/notes"],
             list_notes(ListNotesArgs) -> NoteList,
@@ -168,5 +168,9 @@ pub(super) fn operations() -> Vec<Operation> {
              Delete "/projects/{item_id}/tags/{name}" {item_type = "project"} => "untag_project"],
             untag_item(UntagItemArgs) -> UntaggedItem,
             "Take a tag off a task, note or project, by the tag's name (in any case). The tag itself remains. If the item does not carry it, nothing changes and `removed` is false."),
+        // workspace summary and export
+        op!("get_workspace_summary", "Workspace summary", Read, [Get "/summary"],
+            get_workspace_summary(NoArgs) -> WorkspaceSummary,
+            "The workspace at a glance: counts of projects, tasks (by status), notes, events and goals (by status); open tasks due today and overdue (today in the user's time zone); events in the next 7 days; active goals with their progress; the 10 latest changes across every kind of item."),
     ]
 }

@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod search;
 pub mod sql;
 pub mod sqlite;
+pub mod summary;
 pub mod tags;
 
 pub use notes::{Appended, Note, NoteFilter, NoteStore};
@@ -316,7 +317,7 @@ pub enum Record<'a> {
 /// `sql::Backend` each database provides); every workspace method takes the owning user's id
 /// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait Store: EventStore + goals::GoalStore + search::SearchStore + NoteStore + TagStore + Send + Sync + 'static {
+pub trait Store: EventStore + goals::GoalStore + search::SearchStore + summary::SummaryStore + NoteStore + TagStore + Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.
     fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {

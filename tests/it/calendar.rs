@@ -7,7 +7,7 @@ use crate::api::{call, create, expect, next_link};
 use crate::cli::navis;
 use crate::harness::TestServer;
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
@@ -15,7 +15,7 @@ fn ids(list: &Value, key: &str) -> Vec<String> {
     list[key].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn resource(s: &TestServer, token: &str, uri: &str) -> Value {
+pub(crate) async fn resource(s: &TestServer, token: &str, uri: &str) -> Value {
     let r = s.rpc_ok(token, "resources/read", json!({"uri": uri})).await;
     serde_json::from_str(r["result"]["contents"][0]["text"].as_str().unwrap_or_else(|| panic!("{uri}: {r}"))).unwrap()
 }

@@ -89,6 +89,7 @@ async fn the_seed_curl_example_lists_the_tools() {
         "create_tag",
         "tag_item",
         "untag_item",
+        "get_workspace_summary",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }

@@ -28,4 +28,5 @@ mod sdk_clients;
 mod security;
 mod slow_clients;
 mod storage;
+mod summary;
 mod workspace;

@@ -15,6 +15,7 @@ pub mod me;
 pub mod notes;
 pub mod projects;
 pub mod search;
+pub mod summary;
 pub mod tags;
 pub mod tasks;
 

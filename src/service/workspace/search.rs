@@ -1,5 +1,6 @@
 //! `search_workspace`: full-text search over the user's projects (name, description), tasks
-//! (title, description), comments (body) and goals (title, description), ranked, with snippets.
+//! (title, description), comments (body), goals (title, description), notes (title, body) and
+//! calendar events (title, description), ranked, with snippets.
 //!
 //! The query is plain words, never query syntax: it is cut into runs of letters and digits, and
 //! an item is found when it contains every word, as a word or the beginning of one (`deploy`
@@ -27,14 +28,14 @@ macro_rules! searchable {
     (@any $first:literal $(, $rest:literal)*) => { concat!($first $(, "|", $rest)*) };
 }
 
-searchable!("project", "task", "comment", "goal");
+searchable!("project", "task", "comment", "goal", "note", "event");
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SearchArgs {
     /// Words to find (plain text; every word must match, as a word or a word's beginning).
     #[schemars(length(min = 1, max = 500), regex(pattern = REQUIRED_TEXT))]
     pub query: String,
-    /// Only these types, comma-separated: project, task, comment, goal (default: all).
+    /// Only these types, comma-separated: project, task, comment, goal, note, event (default: all).
     #[schemars(regex(pattern = TYPES_PATTERN))]
     pub types: Option<String>,
     /// Page size, 1–100 (default 20).
@@ -47,7 +48,7 @@ pub struct SearchArgs {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SearchResult {
-    /// project, task, comment or goal.
+    /// project, task, comment, goal, note or event.
     #[serde(rename = "type")]
     pub item_type: String,
     /// The item's id (for a comment, the comment's; see `task_id`).
