@@ -8,7 +8,9 @@
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 //! `{arg = "value"}` after a path sets that argument on that route (see `Route::fixed`).
 use super::{Effect, Operation, Route, Verb};
-use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, tags::*, tasks::*};
+use crate::service::workspace::{
+    activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, tags::*, tasks::*,
+};
 
 macro_rules! op {
     ($name:literal, $title:literal, $effect:ident,

@@ -1,5 +1,5 @@
 //! Notes: the entity and its queries (`NoteStore`). A note carries tags as a task does
-//! (`super::tags`); its `event_id` has no foreign key until the calendar's events table exists.
+//! (`super::tags`); its `event_id` has no foreign key: the service checks the event is the user's, and `delete_event` unlinks the event's notes.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

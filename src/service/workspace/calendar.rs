@@ -457,7 +457,7 @@ impl App {
         Ok(tz.name().to_owned())
     }
 
-    async fn own_event(&self, p: &Principal, id: &str) -> ServiceResult<Event> {
+    pub(crate) async fn own_event(&self, p: &Principal, id: &str) -> ServiceResult<Event> {
         let uuid = parse_id("event", id)?;
         self.store.event(p.user_id, uuid).await?.ok_or_else(|| not_found("event", id))
     }
