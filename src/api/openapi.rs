@@ -104,6 +104,7 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
             { "name": "me", "description": "Who the token belongs to, and the user's time zone (`PATCH /me` changes it)." },
             { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive)." },
             { "name": "free-time", "description": "Free slots within working hours, in a time zone." },
+            { "name": "inbox", "description": "Things captured to sort out later, each converted into a task, a note or an event, or dismissed." },
         ],
         "paths": paths,
         "components": {

@@ -103,17 +103,21 @@ fn fields<'a>(q: Stmt<'a>, e: &'a Event) -> Stmt<'a> {
         .bind(&e.kind)
 }
 
+/// The statement that inserts the event.
+pub(super) fn insert_event_stmt(e: &Event) -> Stmt<'_> {
+    let insert = Stmt::new(
+        "INSERT INTO events (id, user_id, title, description, start_at, end_at, start_date, end_date, location, attendees, kind, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.id)
+    .bind(e.user_id);
+    fields(insert, e).bind(e.created_at).bind(e.updated_at)
+}
+
 #[async_trait]
 impl<B: Backend> EventStore for B {
     async fn insert_event(&self, e: &Event, activity: &Activity) -> StoreResult<()> {
-        let insert = Stmt::new(
-            "INSERT INTO events (id, user_id, title, description, start_at, end_at, start_date, end_date, location, attendees, kind, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id)
-        .bind(e.user_id);
-        let insert = fields(insert, e).bind(e.created_at).bind(e.updated_at);
-        recorded(self, insert, Record::Activity(activity)).await?;
+        recorded(self, insert_event_stmt(e), Record::Activity(activity)).await?;
         Ok(())
     }
 

@@ -89,6 +89,10 @@ async fn the_seed_curl_example_lists_the_tools() {
         "create_tag",
         "tag_item",
         "untag_item",
+        "list_inbox",
+        "capture_to_inbox",
+        "convert_inbox_item",
+        "dismiss_inbox_item",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }

@@ -351,7 +351,7 @@ async fn concurrent_taggings_and_appends_all_land() {
 }
 
 /// One API request; returns status and JSON body.
-async fn api(s: &TestServer, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn api(s: &TestServer, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = s.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), s.url(&format!("/api/v1{path}")));
     req = req.header("Authorization", format!("Bearer {token}"));
     if let Some(body) = body {

@@ -11,6 +11,7 @@ pub mod activity;
 pub mod calendar;
 pub mod comments;
 pub mod goals;
+pub mod inbox;
 pub mod me;
 pub mod notes;
 pub mod projects;

@@ -189,8 +189,16 @@ impl App {
     }
 
     pub async fn create_note(&self, p: &Principal, args: CreateNoteArgs) -> ServiceResult<NoteView> {
+        let mut note = self.new_note(p, args).await?;
+        let activity = self.activity(p, "note", note.id, &note.title, "created");
+        self.store.insert_note(&mut note, &activity).await?;
+        Ok(note.into())
+    }
+
+    /// The note `args` describe, checked (nothing is written).
+    pub(crate) async fn new_note(&self, p: &Principal, args: CreateNoteArgs) -> ServiceResult<Note> {
         let now = self.now();
-        let mut note = Note {
+        Ok(Note {
             id: Uuid::now_v7(),
             user_id: p.user_id,
             project_id: self.note_project(p, args.project_id.as_deref()).await?,
@@ -200,10 +208,7 @@ impl App {
             tags: clean_tags(args.tags.unwrap_or_default())?,
             created_at: now,
             updated_at: now,
-        };
-        let activity = self.activity(p, "note", note.id, &note.title, "created");
-        self.store.insert_note(&mut note, &activity).await?;
-        Ok(note.into())
+        })
     }
 
     pub async fn update_note(&self, p: &Principal, args: UpdateNoteArgs) -> ServiceResult<NoteView> {

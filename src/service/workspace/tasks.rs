@@ -291,7 +291,7 @@ impl App {
         })
     }
 
-    async fn new_task(&self, p: &Principal, args: CreateTaskArgs, now: DateTime<Utc>) -> ServiceResult<Task> {
+    pub(crate) async fn new_task(&self, p: &Principal, args: CreateTaskArgs, now: DateTime<Utc>) -> ServiceResult<Task> {
         let status = args.status.unwrap_or(TaskStatus::Todo);
         Ok(Task {
             id: Uuid::now_v7(),
