@@ -145,3 +145,23 @@ async fn the_http_api_has_the_inbox() {
     let (status, _) = api(&s, "POST", "/inbox", &a.read, Some(json!({"text": "x"}))).await;
     assert_eq!(status, 403, "capturing needs mcp:write");
 }
+
+#[tokio::test]
+async fn the_triage_inbox_prompt_embeds_the_open_items_and_the_rules() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    let open = s.ok(&a.write, "capture_to_inbox", json!({"text": "Book the dentist", "source": "email"})).await;
+    let gone = s.ok(&a.write, "capture_to_inbox", json!({"text": "Old flyer"})).await;
+    s.ok(&a.write, "dismiss_inbox_item", json!({"id": gone["id"]})).await;
+    s.ok(&b.write, "capture_to_inbox", json!({"text": "Bob's secret"})).await;
+    let prompts = s.rpc_ok(&a.read, "prompts/list", json!({})).await;
+    assert!(prompts["result"]["prompts"].as_array().unwrap().iter().any(|p| p["name"] == "triage_inbox"), "{prompts}");
+    let got = s.rpc_ok(&a.read, "prompts/get", json!({"name": "triage_inbox"})).await;
+    let text = got["result"]["messages"][0]["content"]["text"].as_str().unwrap_or_else(|| panic!("{got}"));
+    assert!(text.contains(&format!("id={} (from email): Book the dentist", open["id"].as_str().unwrap())), "{text}");
+    assert!(!text.contains("Old flyer") && !text.contains("Bob's secret"), "{text}");
+    for rule in ["into=task", "into=note", "into=event", "dismiss_inbox_item"] {
+        assert!(text.contains(rule), "{rule}: {text}");
+    }
+}
