@@ -202,7 +202,14 @@ impl Settings {
                 .filter(|c| !c.trim().is_empty())
                 .map(|c| c.parse().map_err(|e: String| anyhow::anyhow!("invalid trusted proxy: {e}")))
                 .collect::<anyhow::Result<_>>()?,
-            forwarded_header: match args.forwarded_header.clone().or(file.forwarded_header).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            forwarded_header: match args
+                .forwarded_header
+                .clone()
+                .or(file.forwarded_header)
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 None | Some("x-forwarded-for") => ForwardedHeader::XForwardedFor,
                 Some("forwarded") => ForwardedHeader::Forwarded,
                 Some(other) => anyhow::bail!("invalid forwarded_header {other:?}: expected x-forwarded-for or forwarded"),

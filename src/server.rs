@@ -43,10 +43,8 @@ pub struct Running {
 /// Every face's routes in one router, with what they all share: JSON 404s for unknown routes
 /// and the security headers.
 pub fn router(state: AppState, transports: Arc<McpTransports>) -> Router {
-    let mut router = web::router(state.clone())
-        .merge(mcp::router(state.clone(), transports))
-        .merge(api::router(state.clone()))
-        .fallback(web::not_found);
+    let mut router =
+        web::router(state.clone()).merge(mcp::router(state.clone(), transports)).merge(api::router(state.clone())).fallback(web::not_found);
     if !state.settings.base_path().is_empty() {
         router = router.layer(axum::middleware::from_fn_with_state(state.clone(), web::base_path::public_paths));
     }

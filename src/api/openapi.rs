@@ -105,6 +105,7 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
             { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive)." },
             { "name": "free-time", "description": "Free slots within working hours, in a time zone." },
             { "name": "summary", "description": "The workspace at a glance: counts, what is due, the coming week's events, active goals, the latest changes." },
+            { "name": "inbox", "description": "Things captured to sort out later, each converted into a task, a note or an event, or dismissed." },
         ],
         "paths": paths,
         "components": {

@@ -191,7 +191,8 @@ mod tests {
 
     #[test]
     fn forwarded_headers_give_their_for_addresses() {
-        let hops = forwarded_header_addresses(r#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https, For="198.51.100.2:80";by=10.0.0.1"#);
+        let hops =
+            forwarded_header_addresses(r#"for=192.0.2.43, for="[2001:db8:cafe::17]:4711";proto=https, For="198.51.100.2:80";by=10.0.0.1"#);
         assert_eq!(hops, ["192.0.2.43", "2001:db8:cafe::17", "198.51.100.2"]);
         let trusted = cidrs(&["127.0.0.1"]);
         let hops = forwarded_header_addresses("for=1.2.3.4, for=198.51.100.1");

@@ -10,6 +10,7 @@ use crate::service::{
     workspace::{
         calendar::ListEventsArgs,
         goals::{GoalStatus, ListGoalsArgs},
+        inbox::ListInboxArgs,
         tasks::ListTasksArgs,
     },
 };
@@ -32,6 +33,12 @@ pub fn list() -> Vec<Prompt> {
             ]),
         )
         .with_title("Scaffold a project"),
+        Prompt::new(
+            "triage_inbox",
+            Some("Triage the inbox: embeds the open inbox items and the rules for turning each into a task, a note, an event or a dismissal."),
+            None,
+        )
+        .with_title("Triage my inbox"),
     ]
 }
 
@@ -122,6 +129,35 @@ pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Res
                  4. Summarise what you created."
             );
             Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Scaffold a project"))
+        }
+        "triage_inbox" => {
+            let inbox = app
+                .list_inbox(p, ListInboxArgs { limit: Some(100), ..Default::default() })
+                .await
+                .map_err(|e| McpError::internal_error(format!("cannot read the inbox: {e}"), None))?;
+            let lines: Vec<String> = inbox
+                .items
+                .iter()
+                .map(|i| {
+                    let source = i.source.as_deref().map(|s| format!(" (from {s})")).unwrap_or_default();
+                    format!("- id={}{source}: {}", i.id, i.text.replace('\n', " / "))
+                })
+                .collect();
+            let more =
+                if inbox.next_cursor.is_some() { "\n(more items wait: call list_inbox with the next_cursor after these.)" } else { "" };
+            let text = format!(
+                "Today is {}. Help me triage my inbox. Its open items, newest first:\n{}{more}\n\n\
+                 For each item, propose one of:\n\
+                 - a task (something to do): convert_inbox_item with into=task, a short imperative title, and due_date, priority and project_id when they are clear;\n\
+                 - a note (something to keep or look up): into=note, with a title;\n\
+                 - an event (something happening at a time): into=event, with start (an RFC 3339 date-time with an offset, or a date) and end;\n\
+                 - a dismissal (nothing to do or keep): dismiss_inbox_item.\n\
+                 Group the proposals, ask me about anything unclear, and convert or dismiss only once I agree. \
+                 Converting makes the new item and marks the inbox item converted at once; an item is converted or dismissed only once.",
+                app.now().date_naive(),
+                if lines.is_empty() { "(none: the inbox is empty)".to_owned() } else { lines.join("\n") }
+            );
+            Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Triage the inbox"))
         }
         _ => Err(McpError::invalid_params(format!("Unknown prompt: {name}"), None)),
     }

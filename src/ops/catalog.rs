@@ -8,7 +8,9 @@
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 //! `{arg = "value"}` after a path sets that argument on that route (see `Route::fixed`).
 use super::{Effect, Operation, Route, Verb};
-use crate::service::workspace::{activity::*, calendar::*, comments::*, goals::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*};
+use crate::service::workspace::{
+    activity::*, calendar::*, comments::*, goals::*, inbox::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*,
+};
 
 macro_rules! op {
     ($name:literal, $title:literal, $effect:ident,
@@ -172,5 +174,18 @@ pub(super) fn operations() -> Vec<Operation> {
         op!("get_workspace_summary", "Workspace summary", Read, [Get "/summary"],
             get_workspace_summary(NoArgs) -> WorkspaceSummary,
             "The workspace at a glance: counts of projects, tasks (by status), notes, events and goals (by status); open tasks due today and overdue (today in the user's time zone); events in the next 7 days; active goals with their progress; the 10 latest changes across every kind of item."),
+        // inbox and meetings
+        op!("list_inbox", "List the inbox", Read, [Get "/inbox"],
+            list_inbox(ListInboxArgs) -> InboxList,
+            "List inbox items, newest first: the open ones by default, or those converted or dismissed (`status`). Paginated with `limit` and `cursor`."),
+        op!("capture_to_inbox", "Capture to the inbox", Create, [Post "/inbox"],
+            capture_to_inbox(CaptureArgs) -> InboxItemView,
+            "Capture something to sort out later: its text and, optionally, where it came from (`source`). It stays open until converted (convert_inbox_item) or dismissed."),
+        op!("convert_inbox_item", "Convert an inbox item", Create, [Post "/inbox/{id}/convert"],
+            convert_inbox_item(ConvertInboxItemArgs) -> ConvertedItem,
+            "Turn an open inbox item into a task, a note or an event (`into`), marking it converted with the new item's id, all at once. The title defaults to the item's first line and the details (description or body) to its whole text. A task takes project_id, due_date, priority; a note takes project_id; an event needs start (and takes end). If the new item is invalid, nothing is made and the item stays open; an item already converted or dismissed is refused."),
+        op!("dismiss_inbox_item", "Dismiss an inbox item", Update, [Post "/inbox/{id}/dismiss"],
+            dismiss_inbox_item(InboxItemIdArgs) -> InboxItemView,
+            "Dismiss an open inbox item (nothing to do about it); it stays listed under `status: dismissed`. An item already converted or dismissed is refused."),
     ]
 }

@@ -48,7 +48,7 @@ pub trait EventStore: Send + Sync {
     async fn list_events(&self, user_id: Uuid, filter: &EventFilter, after: Option<EventCursor>, limit: u32) -> StoreResult<Page<Event>>;
     /// Updates the event and records `activity`; false (and no record) if the user has no such event.
     async fn update_event(&self, event: &Event, activity: &Activity) -> StoreResult<bool>;
-    /// Deletes the event and records `activity`, in one transaction.
+    /// Deletes the event, unlinks the notes about it and records `activity`, in one transaction.
     async fn delete_event(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
     /// Every all-day event of the user (their instants depend on the user's time zone).
     async fn all_day_events(&self, user_id: Uuid) -> StoreResult<Vec<Event>>;
@@ -103,17 +103,21 @@ fn fields<'a>(q: Stmt<'a>, e: &'a Event) -> Stmt<'a> {
         .bind(&e.kind)
 }
 
+/// The statement that inserts the event.
+pub(super) fn insert_event_stmt(e: &Event) -> Stmt<'_> {
+    let insert = Stmt::new(
+        "INSERT INTO events (id, user_id, title, description, start_at, end_at, start_date, end_date, location, attendees, kind, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.id)
+    .bind(e.user_id);
+    fields(insert, e).bind(e.created_at).bind(e.updated_at)
+}
+
 #[async_trait]
 impl<B: Backend> EventStore for B {
     async fn insert_event(&self, e: &Event, activity: &Activity) -> StoreResult<()> {
-        let insert = Stmt::new(
-            "INSERT INTO events (id, user_id, title, description, start_at, end_at, start_date, end_date, location, attendees, kind, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id)
-        .bind(e.user_id);
-        let insert = fields(insert, e).bind(e.created_at).bind(e.updated_at);
-        recorded(self, insert, Record::Activity(activity)).await?;
+        recorded(self, insert_event_stmt(e), Record::Activity(activity)).await?;
         Ok(())
     }
 
@@ -153,6 +157,9 @@ impl<B: Backend> EventStore for B {
         let mut tx = self.begin().await?;
         let deleted = tx.execute(Stmt::new("DELETE FROM events WHERE id = ? AND user_id = ?").bind(id).bind(user_id)).await? > 0;
         if deleted {
+            // Notes have no foreign key to events: unlink them here.
+            let unlink = Stmt::new("UPDATE notes SET event_id = NULL, updated_at = ? WHERE user_id = ? AND event_id = ?");
+            tx.execute(unlink.bind(activity.at).bind(user_id).bind(id)).await?;
             tx.execute(record(Record::Activity(activity))).await?;
         }
         tx.commit().await?;

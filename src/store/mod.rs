@@ -13,6 +13,7 @@ use crate::core::{scope::Access, throttle};
 
 pub mod calendar;
 pub mod goals;
+pub mod inbox;
 pub mod notes;
 pub mod postgres;
 pub mod search;
@@ -25,6 +26,7 @@ pub use notes::{Appended, Note, NoteFilter, NoteStore};
 pub use tags::{DEFAULT_TAG_COLOR, Tag, TagStore, TagUse, Taggable, Tagged, Untagged, tag_key};
 
 pub use calendar::{Event, EventCursor, EventFilter, EventStore};
+pub use inbox::{Conversion, InboxItem, InboxStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -317,7 +319,9 @@ pub enum Record<'a> {
 /// `sql::Backend` each database provides); every workspace method takes the owning user's id
 /// (or a row that carries it) and filters by it.
 #[async_trait]
-pub trait Store: EventStore + goals::GoalStore + search::SearchStore + summary::SummaryStore + NoteStore + TagStore + Send + Sync + 'static {
+pub trait Store:
+    EventStore + goals::GoalStore + InboxStore + search::SearchStore + summary::SummaryStore + NoteStore + TagStore + Send + Sync + 'static
+{
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.
     fn pool_use(&self) -> Option<crate::service::metrics::PoolUse> {

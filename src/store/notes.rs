@@ -1,5 +1,5 @@
 //! Notes: the entity and its queries (`NoteStore`). A note carries tags as a task does
-//! (`super::tags`); its `event_id` has no foreign key until the calendar's events table exists.
+//! (`super::tags`); its `event_id` has no foreign key: the service checks the event is the user's, and `delete_event` unlinks the event's notes.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -85,13 +85,10 @@ fn note_from(row: &dyn Cols) -> StoreResult<Note> {
     })
 }
 
-const NOTE: &str = "SELECT * FROM notes WHERE user_id = ? AND id = ?";
-
-#[async_trait]
-impl<B: Backend> NoteStore for B {
-    async fn insert_note(&self, n: &mut Note, activity: &Activity) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let insert = Stmt::new(
+/// Inserts the note (and its tag links, the tags made as needed) inside `tx`; the caller records
+/// the activity and commits.
+pub(super) async fn insert_note_in<T: Tx>(tx: &mut T, n: &mut Note) -> StoreResult<()> {
+    let insert = Stmt::new(
             "INSERT INTO notes (id, user_id, project_id, event_id, title, body, tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(n.id)
@@ -103,10 +100,20 @@ impl<B: Backend> NoteStore for B {
         .bind(names(&n.tags))
         .bind(n.created_at)
         .bind(n.updated_at);
-        tx.execute(insert).await?;
-        if !n.tags.is_empty() {
-            n.tags = set_tags(&mut tx, Taggable::Note, n.user_id, n.id, &n.tags, n.created_at).await?;
-        }
+    tx.execute(insert).await?;
+    if !n.tags.is_empty() {
+        n.tags = set_tags(tx, Taggable::Note, n.user_id, n.id, &n.tags, n.created_at).await?;
+    }
+    Ok(())
+}
+
+const NOTE: &str = "SELECT * FROM notes WHERE user_id = ? AND id = ?";
+
+#[async_trait]
+impl<B: Backend> NoteStore for B {
+    async fn insert_note(&self, n: &mut Note, activity: &Activity) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        insert_note_in(&mut tx, n).await?;
         tx.execute(record(Record::Activity(activity))).await?;
         tx.commit().await
     }

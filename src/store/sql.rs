@@ -225,6 +225,41 @@ pub trait Tx: Send {
 }
 
 /// The statement that writes a change's record.
+/// Inserts the tasks (one user's, at least one) and their tag links, the tags made as needed,
+/// inside `tx`; the caller records the activity and commits.
+pub(super) async fn insert_tasks_in<T: Tx>(tx: &mut T, tasks: &mut [Task]) -> StoreResult<()> {
+    let Some(first) = tasks.first() else {
+        return Ok(());
+    };
+    let (user_id, now) = (first.user_id, first.created_at);
+    // Every tag the tasks name, made once for them all.
+    let tags = ensure_tags(tx, user_id, tasks.iter().flat_map(|t| &t.tags), now).await?;
+    for t in tasks.iter_mut() {
+        let insert = Stmt::new(
+            "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id)
+        .bind(t.user_id)
+        .bind(t.project_id)
+        .bind(&t.title)
+        .bind(&t.description)
+        .bind(&t.status)
+        .bind(&t.priority)
+        .bind(t.due_date)
+        .bind(&t.assignee)
+        .bind(t.completed_at)
+        .bind(names(&t.tags))
+        .bind(t.created_at)
+        .bind(t.updated_at);
+        tx.execute(insert).await?;
+        if !t.tags.is_empty() {
+            t.tags = replace_tags(tx, Taggable::Task, t.user_id, t.id, &t.tags, &tags).await?;
+        }
+    }
+    Ok(())
+}
+
 pub fn record(record: Record<'_>) -> Stmt<'_> {
     match record {
         Record::Activity(a) => {
@@ -835,36 +870,11 @@ impl<B: Backend> Store for B {
     }
 
     async fn insert_tasks(&self, tasks: &mut [Task], activities: &[Activity]) -> StoreResult<()> {
-        let Some(first) = tasks.first() else {
+        if tasks.is_empty() {
             return Ok(());
-        };
-        let (user_id, now) = (first.user_id, first.created_at);
-        let mut tx = self.begin().await?;
-        // Every tag the tasks name, made once for them all.
-        let tags = ensure_tags(&mut tx, user_id, tasks.iter().flat_map(|t| &t.tags), now).await?;
-        for t in tasks.iter_mut() {
-            let insert = Stmt::new(
-                "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(t.id)
-            .bind(t.user_id)
-            .bind(t.project_id)
-            .bind(&t.title)
-            .bind(&t.description)
-            .bind(&t.status)
-            .bind(&t.priority)
-            .bind(t.due_date)
-            .bind(&t.assignee)
-            .bind(t.completed_at)
-            .bind(names(&t.tags))
-            .bind(t.created_at)
-            .bind(t.updated_at);
-            tx.execute(insert).await?;
-            if !t.tags.is_empty() {
-                t.tags = replace_tags(&mut tx, Taggable::Task, t.user_id, t.id, &t.tags, &tags).await?;
-            }
         }
+        let mut tx = self.begin().await?;
+        insert_tasks_in(&mut tx, tasks).await?;
         for a in activities {
             tx.execute(record(Record::Activity(a))).await?;
         }

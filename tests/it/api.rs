@@ -134,7 +134,7 @@ struct Items<'a> {
     doc: &'a Value,
     token: &'a str,
     /// Per collection (earlier parameters filled): the value made there, and whether it was
-    /// created as an item of its own (201), which `GET {collection}/{value}` then shows.
+    /// created as an item of its own (201) that `GET {collection}/{value}` then shows.
     made: HashMap<String, (String, bool)>,
 }
 
@@ -160,7 +160,9 @@ impl Items<'_> {
             Some(sent) => sent.to_owned(),
             None => answer["id"].as_str().unwrap_or_else(|| panic!("POST {collection} gave no id: {answer}")).to_owned(),
         };
-        self.made.insert(collection, (value.clone(), status == 201));
+        // An item the collection has no `GET {collection}/{id}` for (the inbox's) is checked by its list.
+        let shown = self.doc["paths"][format!("{collection_template}/{{{param}}}")]["get"].is_object();
+        self.made.insert(collection, (value.clone(), status == 201 && shown));
         value
     }
 

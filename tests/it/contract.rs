@@ -90,6 +90,10 @@ async fn the_seed_curl_example_lists_the_tools() {
         "tag_item",
         "untag_item",
         "get_workspace_summary",
+        "list_inbox",
+        "capture_to_inbox",
+        "convert_inbox_item",
+        "dismiss_inbox_item",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }

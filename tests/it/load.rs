@@ -203,7 +203,8 @@ async fn mixed_load_with_and_without_misbehaving_clients_has_no_errors_and_no_gr
         let oauth = if w % 4 == 0 {
             let client = Client::register(&s, &format!("load {w}"), "http://127.0.0.1:9/callback").await;
             let tokens = client.connect(&s, &browser, "mcp:read mcp:write", Some("write")).await;
-            let (access, refresh) = (tokens["access_token"].as_str().unwrap().to_owned(), tokens["refresh_token"].as_str().unwrap().to_owned());
+            let (access, refresh) =
+                (tokens["access_token"].as_str().unwrap().to_owned(), tokens["refresh_token"].as_str().unwrap().to_owned());
             Some((client, access, refresh))
         } else {
             None

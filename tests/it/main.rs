@@ -13,6 +13,7 @@ mod contract;
 mod crash;
 mod fast_path;
 mod goals;
+mod inbox;
 mod instances;
 mod interop;
 mod isolation;

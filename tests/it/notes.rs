@@ -30,7 +30,8 @@ async fn notes_are_written_filtered_appended_and_deleted() {
     let s = TestServer::start().await;
     let a = s.account("ada@example.com").await;
     let project = s.ok(&a.write, "create_project", json!({"name": "Launch"})).await;
-    let event = Uuid::now_v7().to_string();
+    let event = s.ok(&a.write, "create_event", json!({"title": "Kickoff", "start": "2030-01-07T10:00:00Z"})).await;
+    let event = event["id"].as_str().unwrap().to_owned();
     let kickoff = s
         .ok(
             &a.write,
@@ -277,6 +278,36 @@ async fn deleting_a_project_detaches_its_notes_and_unlinks_what_it_deletes() {
 }
 
 #[tokio::test]
+async fn a_note_is_about_one_of_the_users_events_and_deleting_the_event_unlinks_it() {
+    let s = TestServer::start().await;
+    let a = s.account("ada@example.com").await;
+    let b = s.account("bob@example.com").await;
+    let event = s.ok(&a.write, "create_event", json!({"title": "Standup", "start": "2030-01-07T09:00:00Z"})).await;
+    let bobs = s.ok(&b.write, "create_event", json!({"title": "Bob's", "start": "2030-01-07T09:00:00Z"})).await;
+
+    // An unknown, another user's or a malformed event id is a bad event_id (422 over HTTP), and nothing is made.
+    for bad in [json!(Uuid::now_v7()), bobs["id"].clone(), json!("tomorrow")] {
+        let r = s.tool(&a.write, "create_note", json!({"title": "Minutes", "event_id": bad})).await;
+        assert_eq!(r["isError"], true, "{r}");
+        assert!(r["content"][0]["text"].as_str().unwrap().contains("No event"), "{r}");
+    }
+    assert_eq!(list(&s.ok(&a.read, "list_notes", json!({})).await, "notes").len(), 0);
+
+    let minutes = s.ok(&a.write, "create_note", json!({"title": "Minutes", "event_id": event["id"]})).await;
+    let other = s.ok(&a.write, "create_note", json!({"title": "Other"})).await;
+    assert!(s.tool_error(&a.write, "update_note", json!({"id": other["id"], "event_id": bobs["id"]})).await.contains("No event"));
+    // Bob deleting his event touches none of Ada's notes; Ada deleting hers unlinks its notes.
+    s.ok(&b.write, "delete_event", json!({"id": bobs["id"]})).await;
+    assert_eq!(s.ok(&a.read, "get_note", json!({"id": minutes["id"]})).await["event_id"], event["id"]);
+    s.clock.advance(chrono::Duration::minutes(5));
+    s.ok(&a.write, "delete_event", json!({"id": event["id"]})).await;
+    let unlinked = s.ok(&a.read, "get_note", json!({"id": minutes["id"]})).await;
+    assert_eq!(unlinked["event_id"], Value::Null);
+    assert_ne!(unlinked["updated_at"], minutes["updated_at"], "unlinking is a change of the note");
+    assert_eq!(list(&s.ok(&a.read, "list_notes", json!({"event_id": event["id"]})).await, "notes").len(), 0);
+}
+
+#[tokio::test]
 async fn concurrent_taggings_and_appends_all_land() {
     let s = TestServer::start().await;
     let a = s.account("ada@example.com").await;
@@ -320,7 +351,7 @@ async fn concurrent_taggings_and_appends_all_land() {
 }
 
 /// One API request; returns status and JSON body.
-async fn api(s: &TestServer, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn api(s: &TestServer, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = s.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), s.url(&format!("/api/v1{path}")));
     req = req.header("Authorization", format!("Bearer {token}"));
     if let Some(body) = body {
@@ -352,8 +383,11 @@ async fn the_http_api_has_notes_and_tags_each_item_at_its_own_tags() {
 
     let (status, appended) = api(&s, "POST", &format!("/notes/{nid}/append"), &a.write, Some(json!({"text": "- done"}))).await;
     assert_eq!((status, appended["body"].as_str()), (200, Some("- done")));
-    let (status, patched) = api(&s, "PATCH", &format!("/notes/{nid}"), &a.write, Some(json!({"event_id": Uuid::now_v7()}))).await;
-    assert_eq!((status, patched["body"].as_str()), (200, Some("- done")));
+    let (status, refused) = api(&s, "PATCH", &format!("/notes/{nid}"), &a.write, Some(json!({"event_id": Uuid::now_v7()}))).await;
+    assert_eq!((status, refused["field"].as_str()), (422, Some("event_id")), "an unknown event is a bad field");
+    let event = s.ok(&a.write, "create_event", json!({"title": "Review", "start": "2030-01-07T10:00:00Z"})).await;
+    let (status, patched) = api(&s, "PATCH", &format!("/notes/{nid}"), &a.write, Some(json!({"event_id": event["id"]}))).await;
+    assert_eq!((status, patched["body"].as_str(), patched["event_id"].clone()), (200, Some("- done"), event["id"].clone()));
     let (status, listed) = api(&s, "GET", "/notes?tag=TO%2FDO", &a.read, None).await;
     assert_eq!((status, ids(&listed, "notes")), (200, vec![note["id"].clone()]));
 

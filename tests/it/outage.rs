@@ -46,7 +46,8 @@ impl OwnPostgres {
         let chown = std::process::Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).output();
         assert!(chown.is_ok());
         let data = dir.path().join("data");
-        let out = as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        let out =
+            as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let pg = OwnPostgres { bin, data, port, _dir: dir };
@@ -90,7 +91,8 @@ impl Drop for OwnPostgres {
 async fn one_request(s: &TestServer, token: &str, i: usize) -> (u16, Option<Value>, Duration) {
     let started = Instant::now();
     let resp = if i % 2 == 0 {
-        s.rpc(Some(token), json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_tasks", "arguments": {}}})).await
+        s.rpc(Some(token), json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_tasks", "arguments": {}}}))
+            .await
     } else {
         s.http.post(s.url("/api/v1/tasks")).bearer_auth(token).json(&json!({"title": format!("task {i}")})).send().await.unwrap()
     };

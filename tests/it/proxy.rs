@@ -35,16 +35,50 @@ impl Nginx {
         // A CA of the test's own and a certificate for 127.0.0.1 signed by it (rustls refuses a CA
         // certificate used as the server's own).
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-        let (ca, ca_key, cert, key, csr, ext) = (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("leaf.csr"), path("leaf.ext"));
+        let (ca, ca_key, cert, key, csr, ext) =
+            (path("ca.pem"), path("ca.key"), path("cert.pem"), path("key.pem"), path("leaf.csr"), path("leaf.ext"));
         std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n").unwrap();
         let openssl = |args: &[&str]| {
             let made = std::process::Command::new("openssl").args(args).stderr(Stdio::null()).status().expect("openssl runs");
             assert!(made.success(), "openssl {args:?}");
         };
         let ec = "ec_paramgen_curve:prime256v1";
-        openssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", ec, "-nodes", "-days", "2", "-subj", "/CN=Navis test CA", "-keyout", &ca_key, "-out", &ca]);
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            ec,
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Navis test CA",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+        ]);
         openssl(&["req", "-newkey", "ec", "-pkeyopt", ec, "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &csr]);
-        openssl(&["x509", "-req", "-days", "2", "-set_serial", "1", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-extfile", &ext, "-out", &cert]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-set_serial",
+            "1",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ]);
         let d = dir.path().display();
         let conf = format!(
             "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 256; }}\n\
@@ -100,8 +134,7 @@ impl Drop for Nginx {
 
 /// Navis behind nginx with `public` as its public URL (nginx on `port`).
 async fn behind_nginx(port: u16, public: &str, locations: &str) -> (TestServer, Nginx) {
-    let options =
-        Options { public_url: Some(public.into()), trusted_proxies: Some(vec!["127.0.0.1".into()]), ..Default::default() };
+    let options = Options { public_url: Some(public.into()), trusted_proxies: Some(vec!["127.0.0.1".into()]), ..Default::default() };
     let s = TestServer::start_with(options).await;
     let upstream = s.base.trim_start_matches("http://").to_owned();
     let nginx = Nginx::start(port, &upstream, locations).await;
@@ -141,12 +174,16 @@ async fn behind_nginx_under_a_path_prefix_everything_carries_the_prefix() {
     let b = nginx.browser("127.0.0.2");
 
     // The metadata where RFC 8414 §3.1 and RFC 9728 §3.1 put it for a path, and under the prefix.
-    for url in [format!("{origin}/.well-known/oauth-authorization-server/navis"), format!("{public}/.well-known/oauth-authorization-server")] {
+    for url in
+        [format!("{origin}/.well-known/oauth-authorization-server/navis"), format!("{public}/.well-known/oauth-authorization-server")]
+    {
         let doc: serde_json::Value = b.get(&url).send().await.unwrap().json().await.unwrap();
         assert_eq!(doc["issuer"], public, "{url}");
         assert_eq!(doc["token_endpoint"], format!("{public}/oauth/token"), "{url}");
     }
-    for url in [format!("{origin}/.well-known/oauth-protected-resource/navis{MCP}"), format!("{public}/.well-known/oauth-protected-resource{MCP}")] {
+    for url in
+        [format!("{origin}/.well-known/oauth-protected-resource/navis{MCP}"), format!("{public}/.well-known/oauth-protected-resource{MCP}")]
+    {
         let doc: serde_json::Value = b.get(&url).send().await.unwrap().json().await.unwrap();
         assert_eq!(doc["resource"], format!("{public}{MCP}"), "{url}");
         assert_eq!(doc["authorization_servers"][0], public, "{url}");

@@ -399,11 +399,8 @@ async fn behind_a_trusted_proxy_each_client_is_counted_on_its_own_and_spoofing_i
 
 #[tokio::test]
 async fn with_forwarded_configured_only_that_header_names_the_client() {
-    let options = Options {
-        trusted_proxies: Some(vec!["127.0.0.1".into()]),
-        forwarded_header: Some("forwarded".into()),
-        ..Default::default()
-    };
+    let options =
+        Options { trusted_proxies: Some(vec!["127.0.0.1".into()]), forwarded_header: Some("forwarded".into()), ..Default::default() };
     let s = TestServer::start_with(options).await;
     let proxy = browser_at("127.0.0.1");
     // Ten failures named by RFC 7239 `Forwarded`, each for another account: that client is refused.

@@ -457,7 +457,7 @@ impl App {
         Ok(tz.name().to_owned())
     }
 
-    async fn own_event(&self, p: &Principal, id: &str) -> ServiceResult<Event> {
+    pub(crate) async fn own_event(&self, p: &Principal, id: &str) -> ServiceResult<Event> {
         let uuid = parse_id("event", id)?;
         self.store.event(p.user_id, uuid).await?.ok_or_else(|| not_found("event", id))
     }
@@ -489,13 +489,20 @@ impl App {
 
     pub async fn create_event(&self, p: &Principal, args: CreateEventArgs) -> ServiceResult<EventView> {
         let tz = self.time_zone(p.user_id).await?;
+        let event = self.new_event(p, args, tz)?;
+        self.store.insert_event(&event, &self.activity(p, "event", event.id, &event.title, "created")).await?;
+        Ok(EventView::new(event, tz))
+    }
+
+    /// The event `args` describe in the user's time zone `tz`, checked (nothing is written).
+    pub(crate) fn new_event(&self, p: &Principal, args: CreateEventArgs, tz: Tz) -> ServiceResult<Event> {
         let title = required_text("title", &args.title, MAX_TITLE)?;
         let start = parse_when("start", &args.start)?;
         let end = args.end.as_deref().map(|e| parse_when("end", e)).transpose()?;
         let all_day = args.all_day.unwrap_or(matches!(start, When::Day(_)));
         let (start, end, dates) = span(tz, all_day, start, end)?;
         let now = self.now();
-        let event = Event {
+        Ok(Event {
             id: Uuid::now_v7(),
             user_id: p.user_id,
             title,
@@ -508,9 +515,7 @@ impl App {
             kind: args.kind.unwrap_or(EventKind::Other).as_str().to_owned(),
             created_at: now,
             updated_at: now,
-        };
-        self.store.insert_event(&event, &self.activity(p, "event", event.id, &event.title, "created")).await?;
-        Ok(EventView::new(event, tz))
+        })
     }
 
     pub async fn update_event(&self, p: &Principal, args: UpdateEventArgs) -> ServiceResult<EventView> {

@@ -11,6 +11,7 @@ pub mod activity;
 pub mod calendar;
 pub mod comments;
 pub mod goals;
+pub mod inbox;
 pub mod me;
 pub mod notes;
 pub mod projects;
@@ -72,6 +73,15 @@ pub fn decode_cursor(cursor: Option<&str>) -> ServiceResult<Option<Uuid>> {
 /// Parses an id argument; a malformed id is reported exactly like an unknown one.
 pub fn parse_id(kind: &str, id: &str) -> ServiceResult<Uuid> {
     Uuid::parse_str(id.trim()).map_err(|_| not_found(kind, id))
+}
+
+/// An id given in a request's body: an unknown (or another user's) one is a bad field of the
+/// request (422 over HTTP), not a missing resource at its URL (404).
+pub fn in_field<T>(field: &str, found: ServiceResult<T>) -> ServiceResult<T> {
+    found.map_err(|e| match e {
+        ServiceError::NotFound(message) => ServiceError::field(field, message),
+        e => e,
+    })
 }
 
 pub fn not_found(kind: &str, id: &str) -> ServiceError {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, no_nul, not_found, nullable, optional_text, page_limit, parse_id,
-    required_text,
+    CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, in_field, no_nul, not_found, nullable, optional_text, page_limit,
+    parse_id, required_text,
     tags::{clean_tags, tag_filter},
 };
 use crate::service::{App, Principal, ServiceError, ServiceResult};
@@ -155,10 +155,18 @@ impl App {
         }
     }
 
-    /// An event id as sent. The calendar (and its events table) is not there yet, so any
-    /// well-formed id is taken; a malformed one is reported as an event that does not exist.
+    /// An event id as a filter: any well-formed id (an unknown one lists nothing).
     fn note_event(event_id: Option<&str>) -> ServiceResult<Option<Uuid>> {
         event_id.map(|id| parse_id("event", id)).transpose()
+    }
+
+    /// A note's `event_id` field: one of the user's events, else a bad field of the request (the
+    /// notes table has no foreign key to events; `delete_event` unlinks the event's notes).
+    pub(crate) async fn own_event_id(&self, p: &Principal, event_id: Option<&str>) -> ServiceResult<Option<Uuid>> {
+        match event_id {
+            None => Ok(None),
+            Some(id) => Ok(Some(in_field("event_id", self.own_event(p, id).await)?.id)),
+        }
     }
 
     pub async fn list_notes(&self, p: &Principal, args: ListNotesArgs) -> ServiceResult<NoteList> {
@@ -181,21 +189,26 @@ impl App {
     }
 
     pub async fn create_note(&self, p: &Principal, args: CreateNoteArgs) -> ServiceResult<NoteView> {
+        let mut note = self.new_note(p, args).await?;
+        let activity = self.activity(p, "note", note.id, &note.title, "created");
+        self.store.insert_note(&mut note, &activity).await?;
+        Ok(note.into())
+    }
+
+    /// The note `args` describe, checked (nothing is written).
+    pub(crate) async fn new_note(&self, p: &Principal, args: CreateNoteArgs) -> ServiceResult<Note> {
         let now = self.now();
-        let mut note = Note {
+        Ok(Note {
             id: Uuid::now_v7(),
             user_id: p.user_id,
             project_id: self.note_project(p, args.project_id.as_deref()).await?,
-            event_id: Self::note_event(args.event_id.as_deref())?,
+            event_id: self.own_event_id(p, args.event_id.as_deref()).await?,
             title: required_text("title", &args.title, MAX_TITLE)?,
             body: optional_text("body", args.body.as_deref().unwrap_or(""), MAX_BODY)?,
             tags: clean_tags(args.tags.unwrap_or_default())?,
             created_at: now,
             updated_at: now,
-        };
-        let activity = self.activity(p, "note", note.id, &note.title, "created");
-        self.store.insert_note(&mut note, &activity).await?;
-        Ok(note.into())
+        })
     }
 
     pub async fn update_note(&self, p: &Principal, args: UpdateNoteArgs) -> ServiceResult<NoteView> {
@@ -210,7 +223,7 @@ impl App {
             note.project_id = self.note_project(p, project_id.as_deref()).await?;
         }
         if let Some(event_id) = &args.event_id {
-            note.event_id = Self::note_event(event_id.as_deref())?;
+            note.event_id = self.own_event_id(p, event_id.as_deref()).await?;
         }
         let set_tags = args.tags.is_some();
         if let Some(tags) = args.tags {

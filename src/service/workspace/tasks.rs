@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, no_nul, not_found, nullable, optional_text, page_limit, parse_id,
-    required_text, tags::clean_tags,
+    CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, in_field, no_nul, not_found, nullable, optional_text, page_limit,
+    parse_id, required_text, tags::clean_tags,
 };
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 use crate::store::{Task, TaskFilter};
@@ -247,11 +247,7 @@ impl App {
     async fn own_project_id(&self, p: &Principal, project_id: Option<&str>) -> ServiceResult<Option<Uuid>> {
         match project_id {
             None => Ok(None),
-            Some(id) => match self.own_project(p, id).await {
-                Ok(project) => Ok(Some(project.id)),
-                Err(ServiceError::NotFound(message)) => Err(ServiceError::field("project_id", message)),
-                Err(e) => Err(e),
-            },
+            Some(id) => Ok(Some(in_field("project_id", self.own_project(p, id).await)?.id)),
         }
     }
 
@@ -295,7 +291,7 @@ impl App {
         })
     }
 
-    async fn new_task(&self, p: &Principal, args: CreateTaskArgs, now: DateTime<Utc>) -> ServiceResult<Task> {
+    pub(crate) async fn new_task(&self, p: &Principal, args: CreateTaskArgs, now: DateTime<Utc>) -> ServiceResult<Task> {
         let status = args.status.unwrap_or(TaskStatus::Todo);
         Ok(Task {
             id: Uuid::now_v7(),
