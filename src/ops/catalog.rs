@@ -10,6 +10,7 @@
 use super::{Effect, Operation, Route, Verb};
 use crate::service::workspace::{
     activity::*, calendar::*, comments::*, goals::*, inbox::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*,
+    workflows::*,
 };
 
 macro_rules! op {
@@ -187,5 +188,21 @@ pub(super) fn operations() -> Vec<Operation> {
         op!("dismiss_inbox_item", "Dismiss an inbox item", Update, [Post "/inbox/{id}/dismiss"],
             dismiss_inbox_item(InboxItemIdArgs) -> InboxItemView,
             "Dismiss an open inbox item (nothing to do about it); it stays listed under `status: dismissed`. An item already converted or dismissed is refused."),
+        // workflows
+        op!("list_workflows", "List workflows", Read, [Get "/workflows"],
+            list_workflows(ListWorkflowsArgs) -> WorkflowList,
+            "List the user's workflows with their steps, newest first; `enabled` narrows to the enabled or the disabled ones. Paginated with `limit` and `cursor`."),
+        op!("create_workflow", "Create a workflow", Create, [Post "/workflows"],
+            create_workflow(CreateWorkflowArgs) -> WorkflowView,
+            "Create a workflow: a name and 1 to 20 steps that run_workflow runs in order. Each step has an `action`: `create_task` (title, description, priority, due_in_days after the run's date, project_id), `update_task` (task_id, status, priority) or `create_note` (title, body). Text and id fields may use {{input.NAME}} (from run_workflow's input) and {{lastTask.id}} / {{lastTask.title}} (the last task an earlier step of the run created or updated); other placeholders are refused. `enabled` defaults to true."),
+        op!("update_workflow", "Update a workflow", Update, [Patch "/workflows/{id}"],
+            update_workflow(UpdateWorkflowArgs) -> WorkflowView,
+            "Change a workflow's name, description, enabled (a disabled workflow refuses to run) or steps (replaced as a whole). HTTP only.").http_only(),
+        op!("run_workflow", "Run a workflow", Create, [Post "/workflows/{workflow_id}/runs"],
+            run_workflow(RunWorkflowArgs) -> WorkflowRunView,
+            "Run a workflow now, with `input` values for its {{input.NAME}} placeholders. Each step creates or changes a task or note with that tool's own checks. The run stops at the first failing step (a missing input, an unknown task, a step started after 10 seconds…) and keeps what the steps before it made: the result says `succeeded` or `failed`, which step failed and why, every step's outcome and what was made. Runs are recorded (list_workflow_runs). A disabled workflow is refused and nothing is recorded."),
+        op!("list_workflow_runs", "List a workflow's runs", Read, [Get "/workflows/{workflow_id}/runs"],
+            list_workflow_runs(ListWorkflowRunsArgs) -> WorkflowRunList,
+            "List a workflow's runs, newest first, each with its status, the step that failed, every step's outcome and what it made. Paginated with `limit` and `cursor`."),
     ]
 }

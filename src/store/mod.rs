@@ -21,12 +21,14 @@ pub mod sql;
 pub mod sqlite;
 pub mod summary;
 pub mod tags;
+pub mod workflows;
 
 pub use notes::{Appended, Note, NoteFilter, NoteStore};
 pub use tags::{DEFAULT_TAG_COLOR, Tag, TagStore, TagUse, Taggable, Tagged, Untagged, tag_key};
 
 pub use calendar::{Event, EventCursor, EventFilter, EventStore};
 pub use inbox::{Conversion, InboxItem, InboxStore};
+pub use workflows::{Workflow, WorkflowRun, WorkflowStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -320,7 +322,17 @@ pub enum Record<'a> {
 /// (or a row that carries it) and filters by it.
 #[async_trait]
 pub trait Store:
-    EventStore + goals::GoalStore + InboxStore + search::SearchStore + summary::SummaryStore + NoteStore + TagStore + Send + Sync + 'static
+    EventStore
+    + goals::GoalStore
+    + InboxStore
+    + search::SearchStore
+    + summary::SummaryStore
+    + NoteStore
+    + TagStore
+    + WorkflowStore
+    + Send
+    + Sync
+    + 'static
 {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.

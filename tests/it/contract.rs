@@ -94,6 +94,10 @@ async fn the_seed_curl_example_lists_the_tools() {
         "capture_to_inbox",
         "convert_inbox_item",
         "dismiss_inbox_item",
+        "list_workflows",
+        "create_workflow",
+        "run_workflow",
+        "list_workflow_runs",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }

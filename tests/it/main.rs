@@ -30,4 +30,5 @@ mod security;
 mod slow_clients;
 mod storage;
 mod summary;
+mod workflows;
 mod workspace;

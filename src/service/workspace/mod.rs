@@ -19,6 +19,7 @@ pub mod search;
 pub mod summary;
 pub mod tags;
 pub mod tasks;
+pub mod workflows;
 
 /// Free text: anything but NUL, which PostgreSQL cannot store. (The patterns are stated in the
 /// input schemas, in a syntax every JSON Schema engine reads alike, and enforced here.)
