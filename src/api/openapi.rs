@@ -106,6 +106,7 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
             { "name": "free-time", "description": "Free slots within working hours, in a time zone." },
             { "name": "summary", "description": "The workspace at a glance: counts, what is due, the coming week's events, active goals, the latest changes." },
             { "name": "inbox", "description": "Things captured to sort out later, each converted into a task, a note or an event, or dismissed." },
+            { "name": "workflows", "description": "Named lists of steps (create a task, update a task, create a note) run by hand with input values; each run recorded, step by step." },
         ],
         "paths": paths,
         "components": {

@@ -185,7 +185,6 @@ pub struct WorkflowRunList {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListWorkflowsArgs {
     /// Only the enabled (true) or the disabled (false) workflows.
-    #[serde(default)]
     pub enabled: Option<bool>,
     /// Page size, 1–100 (default 20).
     #[schemars(range(min = 1, max = 100))]
