@@ -258,8 +258,8 @@ mod tests {
         let limit = Duration::from_secs(10);
         let ok = Outcome::Ok { kind: ItemKind::Task, id: Uuid::nil(), created: true };
         assert_eq!(next(&[], Duration::ZERO, limit), Next::Run);
-        assert_eq!(next(&[ok.clone()], Duration::from_millis(9_999), limit), Next::Run);
-        assert!(matches!(next(&[ok.clone()], limit, limit), Next::Fail(reason) if reason.starts_with("time limit")));
+        assert_eq!(next(std::slice::from_ref(&ok), Duration::from_millis(9_999), limit), Next::Run);
+        assert!(matches!(next(std::slice::from_ref(&ok), limit, limit), Next::Fail(reason) if reason.starts_with("time limit")));
         assert_eq!(next(&[ok.clone(), Outcome::Failed("x".into())], Duration::ZERO, limit), Next::Skip);
         assert_eq!(next(&[Outcome::Failed("x".into()), Outcome::NotRun], Duration::ZERO, limit), Next::Skip);
     }
