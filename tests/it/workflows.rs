@@ -252,4 +252,16 @@ async fn the_http_api_has_workflows() {
     assert_eq!(status, 404);
     let (status, _) = api(&s, "POST", "/workflows", &a.read, Some(body)).await;
     assert_eq!(status, 403, "creating needs mcp:write");
+    // The four tools, truthfully annotated (a run makes things each time); changing a workflow is HTTP only.
+    let tools = s.rpc_ok(&a.read, "tools/list", json!({})).await["result"]["tools"].as_array().unwrap().clone();
+    let hints = |name: &str| {
+        let tool = tools.iter().find(|t| t["name"] == name).unwrap_or_else(|| panic!("no {name}"));
+        let a = &tool["annotations"];
+        (a["readOnlyHint"].as_bool(), a["destructiveHint"].as_bool(), a["idempotentHint"].as_bool())
+    };
+    assert_eq!(hints("run_workflow"), (Some(false), Some(false), Some(false)));
+    assert_eq!(hints("create_workflow"), (Some(false), Some(false), Some(false)));
+    assert_eq!(hints("list_workflows").0, Some(true));
+    assert_eq!(hints("list_workflow_runs").0, Some(true));
+    assert!(!tools.iter().any(|t| t["name"] == "update_workflow"));
 }
