@@ -68,16 +68,7 @@ pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Res
                 })
                 .collect();
             let events = app
-                .list_events(
-                    p,
-                    ListEventsArgs {
-                        from: Some(today.to_string()),
-                        to: Some(last_day.to_string()),
-                        kind: None,
-                        limit: Some(100),
-                        cursor: None,
-                    },
-                )
+                .list_events(p, ListEventsArgs { from: Some(today.to_string()), to: Some(last_day.to_string()), kind: None, limit: Some(100), cursor: None })
                 .await
                 .map_err(read("events"))?;
             let event_lines: Vec<String> = events
