@@ -175,7 +175,7 @@ pub(super) fn operations() -> Vec<Operation> {
         // workspace summary and export
         op!("export_workspace", "Export the workspace", Read, [Get "/export"],
             export_workspace(NoArgs) -> ExportJson,
-            "Everything of the user as one JSON document (format `navis-export/1`): the account's id, email and time zone; every project, task (done ones too), comment, note, event, goal (with its linked projects and tasks), inbox item, tag and recorded change. Over HTTP (GET /api/v1/export) it is streamed, whatever its size; as a tool result it is refused beyond 16 MB.")
+            "Everything of the user as one JSON document (format `navis-export/1`): the account's id, email and time zone; every project, task (done ones too), comment, note, event, goal (with its linked projects and tasks), inbox item, tag, workflow, workflow run and recorded change. Over HTTP (GET /api/v1/export) it is streamed, whatever its size; as a tool result it is refused beyond 16 MB.")
             .streamed(App::export_stream),
         op!("get_workspace_summary", "Workspace summary", Read, [Get "/summary"],
             get_workspace_summary(NoArgs) -> WorkspaceSummary,

@@ -10,7 +10,8 @@ use super::inbox::item_from;
 use super::notes::note_from;
 use super::sql::{Backend, Map, Stmt, activity_from, comment_from, project_from, task_from};
 use super::tags::tag_from;
-use super::{ActivityEntry, Comment, Event, InboxItem, Note, Project, StoreResult, Tag, Task, goals::Goal};
+use super::workflows::{run_from, workflow_from};
+use super::{ActivityEntry, Comment, Event, InboxItem, Note, Project, StoreResult, Tag, Task, Workflow, WorkflowRun, goals::Goal};
 
 /// The kinds of item an export holds, in the order it writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +24,13 @@ pub enum ExportKind {
     Goals,
     Inbox,
     Tags,
+    Workflows,
+    WorkflowRuns,
     Activity,
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 9] = [
+    pub const ALL: [ExportKind; 11] = [
         ExportKind::Projects,
         ExportKind::Tasks,
         ExportKind::Comments,
@@ -36,6 +39,8 @@ impl ExportKind {
         ExportKind::Goals,
         ExportKind::Inbox,
         ExportKind::Tags,
+        ExportKind::Workflows,
+        ExportKind::WorkflowRuns,
         ExportKind::Activity,
     ];
 
@@ -50,6 +55,8 @@ impl ExportKind {
             ExportKind::Goals => "goals",
             ExportKind::Inbox => "inbox",
             ExportKind::Tags => "tags",
+            ExportKind::Workflows => "workflows",
+            ExportKind::WorkflowRuns => "workflow_runs",
             ExportKind::Activity => "activity",
         }
     }
@@ -70,6 +77,8 @@ pub enum ExportRows {
     Goals(Vec<Goal>),
     Inbox(Vec<InboxItem>),
     Tags(Vec<Tag>),
+    Workflows(Vec<Workflow>),
+    WorkflowRuns(Vec<WorkflowRun>),
     Activity(Vec<ActivityEntry>),
 }
 
@@ -134,6 +143,12 @@ impl<B: Backend> ExportStore for B {
             ExportKind::Goals => page(self, kind, u, a, l, goal_from, |r| r.id).await.map(|(r, n)| (ExportRows::Goals(r), n))?,
             ExportKind::Inbox => page(self, kind, u, a, l, item_from, |r| r.id).await.map(|(r, n)| (ExportRows::Inbox(r), n))?,
             ExportKind::Tags => page(self, kind, u, a, l, tag_from, |r| r.id).await.map(|(r, n)| (ExportRows::Tags(r), n))?,
+            ExportKind::Workflows => {
+                page(self, kind, u, a, l, workflow_from, |r| r.id).await.map(|(r, n)| (ExportRows::Workflows(r), n))?
+            }
+            ExportKind::WorkflowRuns => {
+                page(self, kind, u, a, l, run_from, |r| r.id).await.map(|(r, n)| (ExportRows::WorkflowRuns(r), n))?
+            }
             ExportKind::Activity => page(self, kind, u, a, l, activity_from, |r| r.id).await.map(|(r, n)| (ExportRows::Activity(r), n))?,
         })
     }

@@ -54,7 +54,7 @@ pub trait WorkflowStore: Send + Sync {
     -> StoreResult<Page<WorkflowRun>>;
 }
 
-fn workflow_from(row: &dyn Cols) -> StoreResult<Workflow> {
+pub(super) fn workflow_from(row: &dyn Cols) -> StoreResult<Workflow> {
     Ok(Workflow {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,
@@ -67,7 +67,7 @@ fn workflow_from(row: &dyn Cols) -> StoreResult<Workflow> {
     })
 }
 
-fn run_from(row: &dyn Cols) -> StoreResult<WorkflowRun> {
+pub(super) fn run_from(row: &dyn Cols) -> StoreResult<WorkflowRun> {
     Ok(WorkflowRun {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,

@@ -81,7 +81,7 @@ async fn the_export_holds_every_kind_of_the_users_items_and_nothing_of_anothers(
     assert!(!bobs.to_string().contains("Paint"));
     let c = s.account("cy@example.com").await;
     let empty = s.ok(&c.read, "export_workspace", json!({})).await;
-    for key in ["projects", "tasks", "comments", "notes", "events", "goals", "inbox", "tags", "activity"] {
+    for key in ["projects", "tasks", "comments", "notes", "events", "goals", "inbox", "tags", "workflows", "workflow_runs", "activity"] {
         assert_eq!(empty[key], json!([]), "{key}");
     }
 }

@@ -70,6 +70,9 @@ async fn a_workflow_runs_its_steps_with_the_input_and_the_last_task_filled_in() 
     // The run is recorded.
     let runs = s.ok(&a.read, "list_workflow_runs", json!({"workflow_id": workflow["id"]})).await;
     assert_eq!(runs["runs"], json!([run]));
+    // The export holds the workflow and its run.
+    let export = s.ok(&a.read, "export_workspace", json!({})).await;
+    assert_eq!((export["workflows"].clone(), export["workflow_runs"].clone()), (json!([workflow]), json!([run])));
 }
 
 #[tokio::test]

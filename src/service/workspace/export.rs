@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     activity::ActivityView, calendar::EventView, goals::GoalView, goals::goal_view, inbox::InboxItemView, me::NoArgs, notes::NoteView,
-    projects::ProjectView, tags::TagView, tasks::TaskView,
+    projects::ProjectView, tags::TagView, tasks::TaskView, workflows::WorkflowRunView, workflows::WorkflowView,
 };
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 use crate::store::export::{ExportKind, ExportRows};
@@ -50,6 +50,9 @@ pub struct ExportDocument {
     /// Every inbox item: open, converted and dismissed.
     pub inbox: Vec<InboxItemView>,
     pub tags: Vec<TagView>,
+    pub workflows: Vec<WorkflowView>,
+    /// Every run of every workflow, oldest first.
+    pub workflow_runs: Vec<WorkflowRunView>,
     /// Every recorded change, oldest first.
     pub activity: Vec<ActivityView>,
 }
@@ -225,6 +228,8 @@ impl App {
                     }
                     ExportRows::Inbox(rows) => rows.into_iter().try_for_each(|r| w.item(&InboxItemView::from(r)))?,
                     ExportRows::Tags(rows) => rows.into_iter().try_for_each(|r| w.item(&TagView::from(r)))?,
+                    ExportRows::Workflows(rows) => rows.into_iter().try_for_each(|r| w.item(&WorkflowView::try_from(r)?))?,
+                    ExportRows::WorkflowRuns(rows) => rows.into_iter().try_for_each(|r| w.item(&WorkflowRunView::try_from(r)?))?,
                     ExportRows::Activity(rows) => rows.into_iter().try_for_each(|a| {
                         w.item(&ActivityView { entity_type: a.entity_type, id: a.entity_id, title: a.title, action: a.action, at: a.at })
                     })?,
