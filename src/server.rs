@@ -70,6 +70,7 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let transports = Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token()));
     let state = AppState { app: app.clone(), settings: Arc::new(settings) };
     let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
+    let session_idle = state.settings.mcp_session_idle;
     let limits = web::connections::Limits {
         header_read_timeout: state.settings.header_read_timeout,
         body_read_timeout: state.settings.body_read_timeout,
@@ -102,6 +103,11 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
                     }
                     if let Err(e) = flusher_app.purge_expired().await {
                         tracing::warn!(error = %e, "cannot purge expired sessions and codes");
+                    }
+                    // MCP sessions unused for a day past their idle time (real time, as rmcp's).
+                    let unused = chrono::Utc::now() - chrono::Duration::from_std(session_idle).unwrap_or_default() - chrono::Duration::days(1);
+                    if let Err(e) = flusher_app.store.reap_mcp_sessions(unused).await {
+                        tracing::warn!(error = %e, "cannot reap ended MCP sessions");
                     }
                 }
                 _ = flusher_stop.cancelled() => break,

@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod export;
 pub mod goals;
 pub mod inbox;
+pub mod mcp_sessions;
 pub mod notes;
 pub mod postgres;
 pub mod search;
@@ -332,6 +333,7 @@ pub trait Store:
     + export::ExportStore
     + goals::GoalStore
     + InboxStore
+    + mcp_sessions::McpSessionStore
     + search::SearchStore
     + summary::SummaryStore
     + NoteStore
