@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
-    Connection, PgConnection, PgPool, Postgres, Row,
+    PgConnection, PgPool, Postgres, Row,
     pool::PoolConnection,
     postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow},
     query::Query,
@@ -50,10 +50,7 @@ impl PostgresStore {
             // For the whole session, before the pool hands the connection out: every statement
             // a request makes is the role's.
             let set_role: Arc<str> = format!("SET ROLE {}", identifier(role)).into();
-            pool = pool.after_connect(move |conn, _| {
-                let set_role = set_role.clone();
-                Box::pin(async move { sqlx::raw_sql(&set_role).execute(conn).await.map(drop) })
-            });
+            pool = pool.after_connect(move |conn, _| Box::pin(run(conn, set_role.clone())));
         }
         let pool = pool.connect_with(options.clone()).await?;
         let bypasses: bool =
@@ -119,6 +116,11 @@ impl Conn {
     }
 }
 
+/// Runs one statement that takes no parameters.
+async fn run(conn: &mut PgConnection, sql: Arc<str>) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, &*sql).await.map(drop)
+}
+
 /// A name as a quoted SQL identifier.
 fn identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -126,8 +128,8 @@ fn identifier(name: &str) -> String {
 
 /// What the serving role needs: to read and write every table (the policies decide which rows),
 /// but not the migrations' own record.
-async fn grant(conn: &mut PgConnection, role: &str) -> StoreResult<()> {
-    let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(&mut *conn).await?;
+async fn grant(owner: &PgPool, role: &str) -> StoreResult<()> {
+    let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(owner).await?;
     let (schema, role) = (identifier(&schema), identifier(role));
     // Under a lock, as the migrations are: instances starting together would otherwise update
     // the same catalogue rows at once, and one would fail.
@@ -138,7 +140,7 @@ async fn grant(conn: &mut PgConnection, role: &str) -> StoreResult<()> {
          GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}; \
          REVOKE ALL ON {schema}._sqlx_migrations FROM {role}; COMMIT"
     );
-    sqlx::raw_sql(&sql).execute(&mut *conn).await?;
+    sqlx::raw_sql(&sql).execute(owner).await?;
     Ok(())
 }
 
@@ -171,12 +173,12 @@ impl Backend for PostgresStore {
     const DIALECT: Dialect = Dialect::Postgres;
 
     async fn run_migrations(&self) -> StoreResult<()> {
-        let mut conn = PgConnection::connect_with(&self.options).await?;
-        sqlx::migrate!("./migrations/postgres").run(&mut conn).await?;
+        let owner = PgPoolOptions::new().max_connections(1).connect_with(self.options.clone()).await?;
+        sqlx::migrate!("./migrations/postgres").run(&owner).await?;
         if let Some(role) = &self.role {
-            grant(&mut conn, role).await?;
+            grant(&owner, role).await?;
         }
-        conn.close().await?;
+        owner.close().await;
         Ok(())
     }
 

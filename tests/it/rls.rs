@@ -41,7 +41,8 @@ const FILLED: [&str; 15] = [
 /// with a comment, a tagged note, an event, a goal linked to the project and the task, an inbox
 /// item (and, by triggers, their search documents; by every change, activity).
 async fn fill(s: &TestServer, who: &Account, name: &str) {
-    let project = s.ok(&who.write, "create_project", json!({"name": format!("{name}'s project"), "tags": ["mine"]})).await;
+    let project = s.ok(&who.write, "create_project", json!({"name": format!("{name}'s project")})).await;
+    s.ok(&who.write, "tag_item", json!({"item_type": "project", "item_id": project["id"], "name": "mine"})).await;
     let task = s.ok(&who.write, "create_task", json!({"title": format!("{name}'s task"), "project_id": project["id"], "tags": ["mine"]})).await;
     s.ok(&who.write, "add_comment", json!({"task_id": task["id"], "body": format!("{name}'s comment")})).await;
     s.ok(&who.write, "create_note", json!({"title": format!("{name}'s note"), "tags": ["mine"]})).await;
