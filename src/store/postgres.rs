@@ -63,7 +63,7 @@ impl PostgresStore {
             }
             (true, None) => tracing::warn!(
                 "connected to PostgreSQL as a superuser or a BYPASSRLS role: row-level security is bypassed and only the queries' own \
-                 user filters keep workspaces apart; set postgres_role (README: PostgreSQL roles)"
+                 user filters keep workspaces apart; set postgres_role (README: Row-level security)"
             ),
             (false, _) => {}
         }
