@@ -21,7 +21,11 @@ use crate::{api, mcp, web};
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let database_url = settings.database_url.as_str();
     let store: Arc<dyn Store> = if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Arc::new(PostgresStore::open(database_url, settings.postgres_role.as_deref()).await.map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?)
+        Arc::new(
+            PostgresStore::open(database_url, settings.postgres_role.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?,
+        )
     } else if settings.postgres_role.is_some() {
         anyhow::bail!("postgres_role is for a PostgreSQL database; SQLite has no roles (and no row-level security)");
     } else {

@@ -21,8 +21,8 @@
 -- activity, notes, tags, task_tags, note_tags, project_tags, events, goals, goal_projects,
 -- goal_tasks, search_documents, inbox_items, and any workspace table an earlier migration added
 -- (workflows, workflow_runs). The catalogue is walked rather than the tables listed, so that none
--- is forgotten; tests/it/rls.rs fails if a later table with a `user_id` has no policy and is not
--- one of the five above.
+-- is forgotten; tests/it/rls.rs fails if any table of the schema is neither guarded nor one of
+-- the auth tables named here (so a later workspace table must have a `user_id` and a policy).
 --
 -- The search index (search_documents) is kept by triggers that run as the statement's role, for
 -- the same acting user: its rows are the item's user's, so the policy admits them. Deleting a user
