@@ -72,16 +72,7 @@ async fn get_as(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Resu
                 })
                 .collect();
             let events = app
-                .list_events(
-                    p,
-                    ListEventsArgs {
-                        from: Some(today.to_string()),
-                        to: Some(last_day.to_string()),
-                        kind: None,
-                        limit: Some(100),
-                        cursor: None,
-                    },
-                )
+                .list_events(p, ListEventsArgs { from: Some(today.to_string()), to: Some(last_day.to_string()), kind: None, limit: Some(100), cursor: None })
                 .await
                 .map_err(read("events"))?;
             let event_lines: Vec<String> = events
