@@ -8,8 +8,10 @@
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 //! `{arg = "value"}` after a path sets that argument on that route (see `Route::fixed`).
 use super::{Effect, Operation, Route, Verb};
+use crate::service::App;
 use crate::service::workspace::{
-    activity::*, calendar::*, comments::*, goals::*, inbox::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*,
+    activity::*, calendar::*, comments::*, export::*, goals::*, inbox::*, me::*, meetings::*, notes::*, projects::*, search::*, summary::*,
+    tags::*, tasks::*,
 };
 
 macro_rules! op {
@@ -171,6 +173,10 @@ pub(super) fn operations() -> Vec<Operation> {
             untag_item(UntagItemArgs) -> UntaggedItem,
             "Take a tag off a task, note or project, by the tag's name (in any case). The tag itself remains. If the item does not carry it, nothing changes and `removed` is false."),
         // workspace summary and export
+        op!("export_workspace", "Export the workspace", Read, [Get "/export"],
+            export_workspace(NoArgs) -> ExportJson,
+            "Everything of the user as one JSON document (format `navis-export/1`): the account's id, email and time zone; every project, task (done ones too), comment, note, event, goal (with its linked projects and tasks), inbox item, tag and recorded change. Over HTTP (GET /api/v1/export) it is streamed, whatever its size; as a tool result it is refused beyond 16 MB.")
+            .streamed(App::export_stream),
         op!("get_workspace_summary", "Workspace summary", Read, [Get "/summary"],
             get_workspace_summary(NoArgs) -> WorkspaceSummary,
             "The workspace at a glance: counts of projects, tasks (by status), notes, events and goals (by status); open tasks due today and overdue (today in the user's time zone); events in the next 7 days; active goals with their progress; the 10 latest changes across every kind of item."),
@@ -187,5 +193,14 @@ pub(super) fn operations() -> Vec<Operation> {
         op!("dismiss_inbox_item", "Dismiss an inbox item", Update, [Post "/inbox/{id}/dismiss"],
             dismiss_inbox_item(InboxItemIdArgs) -> InboxItemView,
             "Dismiss an open inbox item (nothing to do about it); it stays listed under `status: dismissed`. An item already converted or dismissed is refused."),
+        op!("get_meeting", "Get a meeting", Read, [Get "/events/{event_id}/meeting"],
+            get_meeting(MeetingArgs) -> MeetingView,
+            "Get a meeting: its calendar event with the notes about it and its follow-up tasks (done ones too), newest first, at most 100 of each (`more_notes` / `more_follow_ups` say when there are more: list_notes and list_tasks with `event_id` page through them)."),
+        op!("record_meeting_notes", "Record meeting notes", Create, [Post "/events/{event_id}/meeting/notes"],
+            record_meeting_notes(RecordMeetingNotesArgs) -> NoteView,
+            "Record notes of a meeting: a new markdown note about its event, titled \"Notes: <meeting title>\" unless `title` is given; optionally in a project, with tags. Each call makes a new note (append_to_note adds to an existing one)."),
+        op!("create_follow_ups", "Create follow-up tasks", Create, [Post "/events/{event_id}/meeting/follow-ups"],
+            create_follow_ups(CreateFollowUpsArgs) -> FollowUps,
+            "Turn a meeting's action items into tasks linked to the meeting (their `event_id`): 1 to 50 items, each as create_task takes a task, created all together or, if any is invalid, none. Deleting the meeting's event keeps the tasks and unlinks them."),
     ]
 }

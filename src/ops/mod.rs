@@ -99,8 +99,14 @@ pub struct Operation {
     /// Whether it is also an MCP tool. An account setting (`PATCH /me`) is HTTP only: the tool
     /// catalogue is the product's, and changing a setting is not an assistant's work.
     pub tool: bool,
+    /// Served over HTTP as a stream of chunks rather than one buffered body (the export).
+    pub stream: Option<Streamer>,
     run: Runner,
 }
+
+/// An operation whose HTTP body is written as it is produced: chunks of its JSON result, the
+/// last an error if it could not be finished.
+pub type Streamer = fn(&App, &Principal) -> tokio::sync::mpsc::Receiver<crate::service::workspace::export::ExportChunk>;
 
 /// Why an operation did not produce its result.
 #[derive(Debug)]
@@ -132,7 +138,23 @@ impl Operation {
         description: &'static str,
         run: Runner,
     ) -> Self {
-        Self { name, title, description, effect, routes, input: input_schema::<In>(), output: output_schema::<Out>(), tool: true, run }
+        Self {
+            name,
+            title,
+            description,
+            effect,
+            routes,
+            input: input_schema::<In>(),
+            output: output_schema::<Out>(),
+            tool: true,
+            stream: None,
+            run,
+        }
+    }
+
+    /// Streamed over HTTP (the MCP tool still answers in one result).
+    fn streamed(self, stream: Streamer) -> Self {
+        Self { stream: Some(stream), ..self }
     }
 
     /// Served over HTTP only, not as an MCP tool.

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::core::{scope::Access, throttle};
 
 pub mod calendar;
+pub mod export;
 pub mod goals;
 pub mod inbox;
 pub mod notes;
@@ -25,7 +26,7 @@ pub mod tags;
 pub use notes::{Appended, Note, NoteFilter, NoteStore};
 pub use tags::{DEFAULT_TAG_COLOR, Tag, TagStore, TagUse, Taggable, Tagged, Untagged, tag_key};
 
-pub use calendar::{Event, EventCursor, EventFilter, EventStore};
+pub use calendar::{Event, EventCursor, EventDeletion, EventFilter, EventStore};
 pub use inbox::{Conversion, InboxItem, InboxStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -114,6 +115,9 @@ pub struct Task {
     pub id: Uuid,
     pub user_id: Uuid,
     pub project_id: Option<Uuid>,
+    /// The meeting (event) it is a follow-up of (`create_follow_ups`).
+    #[serde(default)]
+    pub event_id: Option<Uuid>,
     pub title: String,
     pub description: String,
     pub status: String,
@@ -245,6 +249,8 @@ pub struct ConnectedApp {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub project_id: Option<Uuid>,
+    /// The follow-ups of this meeting (event).
+    pub event_id: Option<Uuid>,
     pub statuses: Vec<String>,
     pub priority: Option<String>,
     pub due_from: Option<NaiveDate>,
@@ -341,7 +347,17 @@ pub enum Record<'a> {
 /// (or a row that carries it) and filters by it.
 #[async_trait]
 pub trait Store:
-    EventStore + goals::GoalStore + InboxStore + search::SearchStore + summary::SummaryStore + NoteStore + TagStore + Send + Sync + 'static
+    EventStore
+    + export::ExportStore
+    + goals::GoalStore
+    + InboxStore
+    + search::SearchStore
+    + summary::SummaryStore
+    + NoteStore
+    + TagStore
+    + Send
+    + Sync
+    + 'static
 {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.
