@@ -3,7 +3,7 @@
 # on PostgreSQL, the same release build served as a superuser (the policies do not bind it, and
 # Navis then sets no acting user: the path as it was before them) and as a plain role
 # (`NAVIS_POSTGRES_ROLE`: every statement in a transaction that first sets `navis.user_id`),
-# alternated, each run on a fresh database. Usage: scripts/bench-rls.sh [ROUNDS] [SECONDS] [CONNECTIONS]
+# alternated (and which goes first too), each run on a fresh database. Usage: scripts/bench-rls.sh [ROUNDS] [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE="${NAVIS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -16,7 +16,10 @@ psql -q "$BASE" -c "DO \$\$ BEGIN CREATE ROLE $ROLE NOLOGIN; EXCEPTION WHEN dupl
 echo "| policies | request | connections | req/s | p50 ms | p99 ms | requests | errors |"
 echo "|---|---|---|---|---|---|---|---|"
 for round in $(seq "$ROUNDS"); do
-  for mode in off on; do
+  # Which goes first alternates too, so that a drift in the machine's load favours neither.
+  order="off on"
+  [ $((round % 2)) = 0 ] && order="on off"
+  for mode in $order; do
     db="navis_bench_$$_${round}_$mode"
     psql -q "$BASE" -c "CREATE DATABASE $db"
     url="${BASE%/*}/$db"
