@@ -67,6 +67,10 @@ fn arg(args: &JsonObject, name: &str) -> Option<String> {
 }
 
 pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Result<GetPromptResult, McpError> {
+    p.acting(get_as(app, p, name, args)).await
+}
+
+async fn get_as(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Result<GetPromptResult, McpError> {
     match name {
         "plan_week" => {
             let read = |what: &'static str| move |e| McpError::internal_error(format!("cannot read {what}: {e}"), None);

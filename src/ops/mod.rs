@@ -173,7 +173,7 @@ impl Operation {
         if !self.permits(p) {
             return Err(OpError::Forbidden);
         }
-        (self.run)(app, p, args).await
+        p.acting((self.run)(app, p, args)).await
     }
 }
 

@@ -46,6 +46,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database is set up in a way Navis refuses to run on (a role that bypasses row-level security).
+    #[error("{0}")]
+    Unsafe(String),
     /// The database's answer to a write was lost (the connection broke while committing): the
     /// change may or may not have been made.
     #[error("database error, the change may have been made: {0}")]
@@ -291,6 +294,24 @@ fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
         None
     };
     Page { items, next }
+}
+
+tokio::task_local! {
+    /// The user whose workspace the current task is serving (set from the `Principal` by
+    /// `Principal::acting`). PostgreSQL's row-level security policies (the second wall, behind
+    /// every query's own `user_id` filter) let a statement see only this user's workspace rows;
+    /// with no acting user, none. SQLite has no row-level security and ignores it.
+    static ACTING_USER: Uuid;
+}
+
+/// Runs `work` with `user` as the acting user of every statement it makes.
+pub async fn acting_as<F: std::future::Future>(user: Uuid, work: F) -> F::Output {
+    ACTING_USER.scope(user, work).await
+}
+
+/// The acting user, if the current task has one.
+pub fn acting_user() -> Option<Uuid> {
+    ACTING_USER.try_with(|user| *user).ok()
 }
 
 /// A unique-constraint violation is a conflict the services report; anything else is a database error.

@@ -26,6 +26,7 @@ mod outage;
 mod pages;
 mod protocol;
 mod proxy;
+mod rls;
 mod robustness;
 mod sdk_clients;
 mod security;

@@ -161,12 +161,14 @@ impl App {
     pub fn export_stream(&self, p: &Principal) -> mpsc::Receiver<ExportChunk> {
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
         let (app, p) = (self.clone(), p.clone());
-        tokio::spawn(async move {
+        // A task of its own: it does not inherit the caller's acting user (a task-local), so it
+        // acts for the principal itself, or the row-level security policies would show it nothing.
+        tokio::spawn(crate::store::acting_as(p.user_id, async move {
             if let Err(Stop::Failed(e)) = app.write_export(&p, &tx).await {
                 // Nobody may be listening any more; then there is nobody to tell.
                 let _ = tx.send(Err(e)).await;
             }
-        });
+        }));
         rx
     }
 
