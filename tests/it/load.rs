@@ -76,7 +76,11 @@ impl Worker {
             if i % 40 == 4 {
                 // Refresh rotation in the mix (early, so even a slow run has some): the old refresh
                 // token is retired, the new pair used.
-                let resp = client.refresh(s, refresh).await;
+                // On the worker's own connection, as a client refreshes: the shared test client
+                // would open one per concurrent refresh, from one address, and meet the server's
+                // per-address cap (256) before the server's own limits.
+                let form = [("client_id", client.id.as_str()), ("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+                let resp = self.http.post(s.url("/oauth/token")).form(&form).send().await.map_err(|e| format!("refresh: {}", chain(&e)))?;
                 let status = resp.status();
                 let tokens: Value = resp.json().await.map_err(|e| format!("refresh: {}", chain(&e)))?;
                 if status != 200 {
