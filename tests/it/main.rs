@@ -10,6 +10,7 @@ mod conformance;
 mod contract;
 mod crash;
 mod fast_path;
+mod fuzz_corpus;
 mod instances;
 mod interop;
 mod isolation;
