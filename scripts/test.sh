@@ -67,3 +67,8 @@ elif [ "${NAVIS_REQUIRE_POSTGRES:-0}" = "1" ]; then
 else
   echo "PostgreSQL not reachable at $PG_URL: the PostgreSQL pass was skipped" >&2
 fi
+
+# 3. Fuzzing, briefly: each fuzz target for 20 s, from its committed corpus (a quicker build than
+#    the full runs; README "Fuzzing"). `cargo nextest run` above already replayed every corpus
+#    and regression input; this looks for new ones. The full form: scripts/fuzz.sh --runs 10000000
+scripts/fuzz.sh --quick 20

@@ -12,6 +12,7 @@ mod conformance;
 mod contract;
 mod crash;
 mod fast_path;
+mod fuzz_corpus;
 mod goals;
 mod inbox;
 mod instances;
