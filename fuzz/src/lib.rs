@@ -24,23 +24,19 @@ use navis::{
         secret::BASE62,
         token::{self, TokenKind},
     },
+    edge::bearer,
     mcp::{edge, fast, tools},
+    ops::{self, OpError},
     service::{
         oauth::{
             authorize::AuthorizationParams,
-            with_params,
             client_metadata::{ClientMetadataFetcher, cache_ttl, client_from_document},
             register::{RegistrationRequest, check_registration},
+            with_params,
         },
-        workspace::{
-            activity::ListActivityArgs,
-            comments::{AddCommentArgs, ListCommentsArgs},
-            decode_cursor, encode_cursor, page_limit, parse_id,
-            projects::{CreateProjectArgs, DeleteProjectArgs, ListProjectsArgs, ProjectIdArgs, UpdateProjectArgs},
-            tasks::{CreateTaskArgs, CreateTasksArgs, ListTasksArgs, TaskIdArgs, UpdateTaskArgs},
-        },
+        workspace::{calendar, decode_cursor, encode_cursor, page_limit, parse_id},
     },
-    web::{bearer, oauth as web_oauth, pages},
+    web::{oauth as web_oauth, pages},
 };
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonObject};
 use serde::de::DeserializeOwned;
@@ -216,8 +212,8 @@ pub fn jsonrpc(data: &[u8]) {
 /// would write back byte for byte as the fast path echoes it.
 pub fn fast_path(data: &[u8]) {
     let Some(plain) = fast::plain_request(data) else { return };
-    let message = serde_json::from_slice::<ClientJsonRpcMessage>(data)
-        .unwrap_or_else(|e| panic!("the fast path takes a body rmcp refuses: {e}"));
+    let message =
+        serde_json::from_slice::<ClientJsonRpcMessage>(data).unwrap_or_else(|e| panic!("the fast path takes a body rmcp refuses: {e}"));
     let ClientJsonRpcMessage::Request(request) = message else { panic!("the fast path takes what rmcp reads as no request") };
     assert_eq!(request.request.method(), plain.method);
     let echoed = serde_json::to_string(&request.id).unwrap_or_default();
@@ -235,63 +231,40 @@ pub fn fast_path(data: &[u8]) {
     }
 }
 
-/// Tool arguments: a JSON object deserialised into the input type of the tool the first byte
-/// picks, as `tools::parse` does (through `serde_path_to_error`), then the pure checks the
-/// service applies (ids, `limit`, `cursor`). Whatever is accepted must satisfy the input schema
-/// `tools/list` publishes for that tool: its required fields are there, and every field's JSON
-/// type is one the schema allows.
+/// Tool arguments: `name`, NUL, a JSON object. The operation is looked up in the catalogue
+/// (`ops::find`, every MCP tool and the HTTP-only operations) by that name — or, for a name the
+/// catalogue does not know, taken by the name's length, so mutations of the name still reach
+/// some operation — and the object is parsed into its input type exactly as a call parses it
+/// (`Operation::check_args`). Whatever is accepted must satisfy the input schema `tools/list`
+/// and the OpenAPI document publish (its required fields are there, every field's JSON type is
+/// one the schema allows), and then the pure checks the service applies to ids, `limit` and
+/// `cursor` hold.
 pub fn tool_args(data: &[u8]) {
-    let Some((&which, json)) = data.split_first() else { return };
+    let (name, json) = split(data);
     let Ok(args) = serde_json::from_slice::<JsonObject>(json) else { return };
-    let tool = &tools::TOOLS[usize::from(which) % tools::TOOLS.len()];
-    let accepted = match tool.name.as_ref() {
-        "list_projects" => args_as::<ListProjectsArgs>(&args, |a| page(a.limit, a.cursor.as_deref())),
-        "get_project" => args_as::<ProjectIdArgs>(&args, |a| id("project", &a.id)),
-        "create_project" => args_as::<CreateProjectArgs>(&args, |_| {}),
-        "update_project" => args_as::<UpdateProjectArgs>(&args, |a| id("project", &a.id)),
-        "delete_project" => args_as::<DeleteProjectArgs>(&args, |a| id("project", &a.id)),
-        "list_tasks" => args_as::<ListTasksArgs>(&args, |a| {
-            page(a.limit, a.cursor.as_deref());
-            if let Some(project) = &a.project_id {
-                id("project", project);
+    let name = text(name);
+    let op = ops::find(&name).unwrap_or(&ops::OPERATIONS[name.len() % ops::OPERATIONS.len()]);
+    match op.check_args(args.clone()) {
+        Ok(()) => {
+            conforms(&args, &op.input);
+            for (field, value) in &args {
+                match (field.as_str(), value) {
+                    ("limit", Value::Number(n)) => {
+                        if let Some(n) = n.as_u64().and_then(|n| u32::try_from(n).ok())
+                            && let Ok(limit) = page_limit(Some(n))
+                        {
+                            assert!((1..=100).contains(&limit));
+                        }
+                    }
+                    ("cursor", Value::String(cursor)) => check_cursor(cursor),
+                    (field, Value::String(raw)) if field == "id" || field.ends_with("_id") => id(field, raw),
+                    _ => {}
+                }
             }
-        }),
-        "get_task" | "complete_task" | "delete_task" => args_as::<TaskIdArgs>(&args, |a| id("task", &a.id)),
-        "create_task" => args_as::<CreateTaskArgs>(&args, |_| {}),
-        "create_tasks" => args_as::<CreateTasksArgs>(&args, |_| {}),
-        "update_task" => args_as::<UpdateTaskArgs>(&args, |a| id("task", &a.id)),
-        "list_comments" => args_as::<ListCommentsArgs>(&args, |a| {
-            id("task", &a.task_id);
-            page(a.limit, a.cursor.as_deref());
-        }),
-        "add_comment" => args_as::<AddCommentArgs>(&args, |a| id("task", &a.task_id)),
-        "list_recent_activity" => args_as::<ListActivityArgs>(&args, |a| page(a.limit, a.cursor.as_deref())),
-        "get_current_user" => args_as::<tools::NoArgs>(&args, |_| {}),
-        other => panic!("the tool {other} is not fuzzed: add its input type here"),
-    };
-    if accepted {
-        conforms(&args, &tool.input_schema);
-    }
-}
-
-fn args_as<T: DeserializeOwned>(args: &JsonObject, then: impl FnOnce(T)) -> bool {
-    match serde_path_to_error::deserialize::<_, T>(Value::Object(args.clone())) {
-        Ok(parsed) => {
-            then(parsed);
-            true
         }
-        Err(e) => {
-            let _ = (e.path().to_string(), e.inner().to_string());
-            false
-        }
+        Err(OpError::Arguments { field, detail }) => assert!(!detail.is_empty(), "{} refused {field:?} without a reason", op.name),
+        Err(other) => panic!("{}: parsing the arguments failed with {other:?}", op.name),
     }
-}
-
-fn page(limit: Option<u32>, cursor: Option<&str>) {
-    if let Ok(n) = page_limit(limit) {
-        assert!((1..=100).contains(&n));
-    }
-    check_cursor(cursor.unwrap_or_default());
 }
 
 fn id(kind: &str, raw: &str) {
@@ -586,19 +559,45 @@ pub fn next(data: &[u8]) {
 }
 
 /// Pagination cursors (`service::workspace::decode_cursor`, the `cursor` argument of the list
-/// tools): only a cursor Navis issued decodes — what decodes re-encodes to the same string —
-/// and every issued cursor decodes back to its id.
+/// tools; and `list_events`' own, `calendar::decode_event_cursor`): exactly what the schema's pattern describes decodes — 22 base64url characters, the
+/// last one's four spare bits ignored — and it decodes to the id whose issued cursor differs from
+/// it at most in those bits; every issued cursor decodes back to its id.
 pub fn cursor(data: &[u8]) {
     check_cursor(&text(data));
+    check_event_cursor(&text(data));
     if let Ok(id) = uuid::Uuid::from_slice(data.get(..16).unwrap_or_default()) {
         assert_eq!(decode_cursor(Some(&encode_cursor(id))).ok().flatten(), Some(id));
     }
 }
 
 fn check_cursor(cursor: &str) {
+    let pattern = cursor.len() == 22 && cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     match decode_cursor(Some(cursor)) {
-        Ok(Some(id)) => assert_eq!(encode_cursor(id), cursor, "a cursor Navis never issued decodes"),
+        Ok(Some(id)) => {
+            assert!(pattern, "{cursor:?} decodes, but the schema's pattern refuses it");
+            let issued = encode_cursor(id);
+            assert_eq!(issued[..21], cursor[..21], "{cursor:?} decodes to the id of {issued}");
+            let spare = |c: &str| c.bytes().last().and_then(|b| URL_SAFE.iter().position(|&a| a == b)).map(|i| i >> 4);
+            assert_eq!(spare(&issued), spare(cursor), "{cursor:?} decodes to the id of {issued}");
+        }
+        Ok(None) => assert!(cursor.is_empty()),
+        Err(_) => assert!(!pattern, "{cursor:?} fits the schema's pattern, and is refused"),
+    }
+}
+
+/// An event cursor (an event's start and id, 24 bytes as 32 base64url characters) decodes only
+/// when it fits `EVENT_CURSOR_PATTERN`, and to a start chrono can represent.
+fn check_event_cursor(cursor: &str) {
+    let pattern = cursor.len() == 32 && cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match calendar::decode_event_cursor(Some(cursor)) {
+        Ok(Some((start, _))) => {
+            assert!(pattern, "the event cursor {cursor:?} decodes, but the schema's pattern refuses it");
+            assert!(DateTime::from_timestamp(start.timestamp(), 0) == Some(start));
+        }
         Ok(None) => assert!(cursor.is_empty()),
         Err(_) => assert!(!cursor.is_empty()),
     }
 }
+
+/// The base64url alphabet, in the order of its values.
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -100,6 +100,7 @@ pub struct Operation {
     /// catalogue is the product's, and changing a setting is not an assistant's work.
     pub tool: bool,
     run: Runner,
+    check: fn(JsonObject) -> Result<(), OpError>,
 }
 
 /// Why an operation did not produce its result.
@@ -124,7 +125,7 @@ impl From<ServiceError> for OpError {
 }
 
 impl Operation {
-    fn new<In: JsonSchema, Out: JsonSchema>(
+    fn new<In: JsonSchema + DeserializeOwned, Out: JsonSchema>(
         name: &'static str,
         title: &'static str,
         effect: Effect,
@@ -132,7 +133,8 @@ impl Operation {
         description: &'static str,
         run: Runner,
     ) -> Self {
-        Self { name, title, description, effect, routes, input: input_schema::<In>(), output: output_schema::<Out>(), tool: true, run }
+        let input = input_schema::<In>();
+        Self { name, title, description, effect, routes, input, output: output_schema::<Out>(), tool: true, run, check: check_args::<In> }
     }
 
     /// Served over HTTP only, not as an MCP tool.
@@ -152,6 +154,12 @@ impl Operation {
             return Err(OpError::Forbidden);
         }
         (self.run)(app, p, args).await
+    }
+
+    /// Parses the arguments as `call` does, without running anything: the fuzz target
+    /// `tool_args` reaches every operation's input type through this, by name.
+    pub fn check_args(&self, args: JsonObject) -> Result<(), OpError> {
+        (self.check)(args)
     }
 }
 
@@ -220,6 +228,10 @@ pub(crate) fn parse<T: DeserializeOwned>(args: JsonObject) -> Result<T, OpError>
         };
         OpError::Arguments { field, detail }
     })
+}
+
+fn check_args<T: DeserializeOwned>(args: JsonObject) -> Result<(), OpError> {
+    parse::<T>(args).map(drop)
 }
 
 fn missing_field(detail: &str) -> Option<&str> {

@@ -83,9 +83,10 @@ pub fn check_registration(req: &RegistrationRequest) -> OAuthResult<CheckedRegis
     if !AUTH_METHODS.contains(&method.as_str()) {
         return Err(invalid_metadata(format!("token_endpoint_auth_method must be one of {}.", AUTH_METHODS.join(", "))));
     }
-    let name = req.client_name.as_deref().map(|n| n.trim().chars().take(100).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or_else(|| {
-        url::Url::parse(&accepted[0]).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "Unnamed app".into())
-    });
+    let name =
+        req.client_name.as_deref().map(|n| n.trim().chars().take(100).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or_else(|| {
+            url::Url::parse(&accepted[0]).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "Unnamed app".into())
+        });
     let scope = req.scope.as_deref().and_then(Access::from_scope_list).map(|a| a.granted_scopes());
     Ok(CheckedRegistration { name, redirect_uris: accepted, grant_types, token_endpoint_auth_method: method, scope })
 }
