@@ -42,8 +42,11 @@ use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonObject};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// A target's checks on one input: they return, or panic with what failed.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the name of its folder under `fuzz/corpus` and `fuzz/regressions`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("token", token),
     ("bearer", bearer),
     ("jsonrpc", jsonrpc),
