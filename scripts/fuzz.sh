@@ -6,9 +6,9 @@
 #   scripts/fuzz.sh --runs N [SECONDS] [TARGET...]
 #                                           each target for N executions, or SECONDS if given and
 #                                           reached first (the README's figures:
-#                                           nice -n 19 scripts/fuzz.sh --quick --merge --runs 10000000 360)
+#                                           nice -n 19 scripts/fuzz.sh --quick --merge --runs 10000000 300)
 # Options, before the rest:
-#   --quick   build with fuzz/Cargo.toml's dev profile (half the build time, half the speed):
+#   --quick   build with fuzz/Cargo.toml's dev profile (most crates unoptimised: a shorter build, a slower run):
 #             the brief run at the end of scripts/test.sh
 #   --merge   afterwards, fold the inputs that reached new code into the committed corpus
 #             fuzz/corpus/TARGET and minimise it (cargo fuzz cmin, one input per covered edge)
@@ -68,9 +68,13 @@ for t in "${targets[@]}"; do
   [ -d "regressions/$t" ] && seeds+=("regressions/$t")
   log="artifacts/$t.log"
   t0=$(date +%s.%N)
+  result=0
   if ! cargo fuzz run "${flags[@]}" "$t" "$scratch/$t" "${seeds[@]}" -- \
     "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1; then
     failed+=("$t")
+    # What libFuzzer stopped on: crash (a panic), timeout (a hang) or oom (memory).
+    result=$(sed -n 's|.*Test unit written to .*/\([a-z]*\)-[0-9a-f]*$|\1|p' "$log" | tail -1)
+    result=${result:-failed}
     grep -E -A3 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" | head -30 >&2 || true
   fi
   t1=$(date +%s.%N)
@@ -84,14 +88,14 @@ for t in "${targets[@]}"; do
   fi
   files=$(find "corpus/$t" -type f | wc -l)
   bytes=$(find "corpus/$t" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
-  rows+=("$(awk -v t="$t" -v e="${execs:-0}" -v a="$t0" -v b="$t1" -v f="$files" -v by="$bytes" -v r="${rss:-?}" -v n="$new" \
-    'BEGIN { s = b - a; printf "| %s | %d | %.0f | %.0f | %s | %d files, %.1f KB | %d |", t, e, s, (s > 0 ? e / s : 0), r, f, by / 1024, n }')")
+  rows+=("$(awk -v t="$t" -v e="${execs:-0}" -v a="$t0" -v b="$t1" -v f="$files" -v by="$bytes" -v r="${rss:-?}" -v n="$new" -v x="$result" \
+    'BEGIN { s = b - a; printf "| %s | %d | %.0f | %.0f | %s | %s | %d files, %.1f KB | %d |", t, e, s, (s > 0 ? e / s : 0), r, x, f, by / 1024, n }')")
   echo "${rows[-1]}"
 done
 
 echo
-echo "| target | executions | wall s | exec/s | peak RSS (MB) | corpus | new inputs |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| target | executions | wall s | exec/s | peak RSS (MB) | crashes | corpus | new inputs |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
 echo "fuzzing took $(($(date +%s) - start)) s in all"
 if [ ${#failed[@]} -gt 0 ]; then
