@@ -108,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => crate::server::serve(settings).await,
         Command::Migrate => {
-            crate::server::open_store(&settings.database_url).await?;
+            crate::server::open_store(&settings).await?;
             eprintln!("database is up to date: {}", settings.database_url);
             Ok(())
         }

@@ -23,7 +23,7 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_ADDR: usize = 256;
 /// The settings every subcommand shares, so that the admin CLI finds the server's database.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SettingsArgs {
-    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, trusted_proxies, forwarded_header, conformance_fixtures
+    /// TOML file with any of: listen, public_url, data_dir, database_url, max_body_bytes, allow_signup, last_used_flush_secs, allowed_origins, mcp_sessions, mcp_max_pending_sessions, mcp_max_sessions_per_user, mcp_session_idle_secs, mcp_fast_path, trusted_proxies, forwarded_header, conformance_fixtures, postgres_role
     #[arg(long, global = true, env = "NAVIS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080]
@@ -38,6 +38,9 @@ pub struct SettingsArgs {
     /// Database URL: sqlite://PATH, or postgres://USER:PASSWORD@HOST:PORT/DB for several instances sharing one database [default: sqlite://<data dir>/navis.db]
     #[arg(long, global = true, env = "NAVIS_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL role that serves requests (SET ROLE on every pooled connection) so that the row-level security policies bind it, even when the database URL's user is the tables' owner or a superuser: migrations run as that user, the role is granted what it needs and must be neither a superuser nor BYPASSRLS [default: none: the URL's user serves]
+    #[arg(long, global = true, env = "NAVIS_POSTGRES_ROLE", value_name = "ROLE")]
+    pub postgres_role: Option<String>,
     /// Largest accepted request body, in bytes; larger bodies get 413 [default: 4194304]
     #[arg(long, global = true, env = "NAVIS_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -92,6 +95,7 @@ struct FileSettings {
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    postgres_role: Option<String>,
     max_body_bytes: Option<usize>,
     allow_signup: Option<bool>,
     last_used_flush_secs: Option<u64>,
@@ -116,6 +120,8 @@ pub struct Settings {
     pub public_url: String,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// The role PostgreSQL connections `SET ROLE` to (see `store::postgres`).
+    pub postgres_role: Option<String>,
     pub max_body_bytes: usize,
     pub allow_signup: bool,
     pub last_used_flush_secs: u64,
@@ -163,6 +169,7 @@ impl Settings {
             public_url,
             data_dir,
             database_url,
+            postgres_role: args.postgres_role.clone().or(file.postgres_role).filter(|r| !r.trim().is_empty()),
             max_body_bytes,
             allow_signup: args.allow_signup.or(file.allow_signup).unwrap_or(true),
             last_used_flush_secs: args.last_used_flush_secs.or(file.last_used_flush_secs).unwrap_or(15).max(1),

@@ -17,10 +17,17 @@ use crate::service::App;
 use crate::store::{Store, postgres::PostgresStore, sqlite::SqliteStore};
 use crate::{api, mcp, web};
 
-/// Opens the database named by the URL and brings its schema up to date.
-pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the database named by the settings and brings its schema up to date.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let database_url = settings.database_url.as_str();
     let store: Arc<dyn Store> = if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Arc::new(PostgresStore::open(database_url).await.map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?)
+        Arc::new(
+            PostgresStore::open(database_url, settings.postgres_role.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?,
+        )
+    } else if settings.postgres_role.is_some() {
+        anyhow::bail!("postgres_role is for a PostgreSQL database; SQLite has no roles (and no row-level security)");
     } else {
         Arc::new(SqliteStore::open(database_url).await.map_err(|e| anyhow::anyhow!("cannot open database {database_url}: {e}"))?)
     };
@@ -29,7 +36,7 @@ pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub async fn app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-    Ok(App::new(open_store(&settings.database_url).await?, clock, &settings.public_url))
+    Ok(App::new(open_store(settings).await?, clock, &settings.public_url))
 }
 
 /// A running server's parts, for `navis serve` and for the tests.
@@ -70,6 +77,7 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
     let transports = Arc::new(McpTransports::new(app.clone(), &settings, shutdown.child_token()));
     let state = AppState { app: app.clone(), settings: Arc::new(settings) };
     let flush_every = Duration::from_secs(state.settings.last_used_flush_secs);
+    let session_idle = state.settings.mcp_session_idle;
     let limits = web::connections::Limits {
         header_read_timeout: state.settings.header_read_timeout,
         body_read_timeout: state.settings.body_read_timeout,
@@ -102,6 +110,11 @@ pub async fn start_on(listener: TcpListener, settings: Settings, clock: Arc<dyn 
                     }
                     if let Err(e) = flusher_app.purge_expired().await {
                         tracing::warn!(error = %e, "cannot purge expired sessions and codes");
+                    }
+                    // MCP sessions unused for a day past their idle time (real time, as rmcp's).
+                    let unused = chrono::Utc::now() - chrono::Duration::from_std(session_idle).unwrap_or_default() - chrono::Duration::days(1);
+                    if let Err(e) = flusher_app.store.reap_mcp_sessions(unused).await {
+                        tracing::warn!(error = %e, "cannot reap ended MCP sessions");
                     }
                 }
                 _ = flusher_stop.cancelled() => break,

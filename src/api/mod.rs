@@ -25,6 +25,7 @@ use crate::ops::{self, Effect, JsonObject, OpError, Operation, Route, Verb};
 use crate::service::{
     Principal, ServiceError,
     idempotency::{self, Idempotency},
+    workspace::export::ExportChunk,
 };
 
 pub mod docs;
@@ -221,6 +222,9 @@ async fn serve(
         Ok(parsed) => parsed,
         Err(refused) => return refused,
     };
+    if let Some(stream) = entry.op.stream {
+        return streamed(state, stream(&state.app, principal));
+    }
     let key = match parts.headers.get(&IDEMPOTENCY_KEY) {
         Some(key) if entry.route.verb == Verb::Post => match key.to_str().ok().filter(|k| idempotency::valid_key(k)) {
             Some(key) => Some(key),
@@ -449,6 +453,26 @@ fn respond(state: &AppState, entry: &Entry, parts: &Parts, result: Result<String
             error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Navis could not encode the result.")
         }
     }
+}
+
+/// A body sent as it is produced (the export). Its status is 200 before the end is known: if
+/// producing fails midway, the connection is cut before the body's end, so that no client takes
+/// a truncated document for a whole one.
+fn streamed(state: &AppState, chunks: tokio::sync::mpsc::Receiver<ExportChunk>) -> Response {
+    let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        let chunk = chunks.recv().await?.map_err(|e| {
+            tracing::warn!(error = %e, "the export stopped midway");
+            std::io::Error::other(e.to_string())
+        });
+        Some((chunk, chunks))
+    });
+    let file = format!("attachment; filename=\"navis-export-{}.json\"", state.app.now().format("%Y-%m-%d"));
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(value) = HeaderValue::from_str(&file) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    (StatusCode::OK, headers, Body::from_stream(body)).into_response()
 }
 
 fn service_error(e: ServiceError) -> Response {

@@ -43,7 +43,7 @@ pub fn document(settings: &Settings) -> Value {
     doc
 }
 
-const INTRO: &str = "The Navis workspace (projects, tasks, comments, notes, tags, events, goals, activity) over HTTP: the same operations as the MCP server's tools, from the same definitions.\n\n\
+const INTRO: &str = "The Navis workspace (projects, tasks, comments, notes, tags, events and meetings, goals, the inbox, activity, search, the summary and the export) over HTTP: the same operations as the MCP server's tools, from the same definitions.\n\n\
 **Authentication**: every request carries `Authorization: Bearer <token>`, an API key (`nops_…`) or an OAuth access token. \
 The API is the same protected resource as the MCP server, so one token works at both. Reads need `mcp:read`; changes need `mcp:write`. \
 A missing or invalid token gets 401, a read-only token on a change gets 403, with the exact bodies of the Navis contract.\n\n\
@@ -102,10 +102,12 @@ static BASE: LazyLock<Value> = LazyLock::new(|| {
             { "name": "tags", "description": "Tags, with how many items carry each; tasks, notes and projects are tagged at their own `…/{item_id}/tags`." },
             { "name": "activity", "description": "Every change to the workspace, newest first." },
             { "name": "me", "description": "Who the token belongs to, and the user's time zone (`PATCH /me` changes it)." },
-            { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive)." },
+            { "name": "events", "description": "Calendar events: timed (RFC 3339 with offset) or all-day (dates, the end inclusive); an event seen as a meeting, with its notes and follow-up tasks, at `…/{event_id}/meeting`." },
             { "name": "free-time", "description": "Free slots within working hours, in a time zone." },
             { "name": "summary", "description": "The workspace at a glance: counts, what is due, the coming week's events, active goals, the latest changes." },
             { "name": "inbox", "description": "Things captured to sort out later, each converted into a task, a note or an event, or dismissed." },
+            { "name": "export", "description": "Everything of the user as one JSON document, streamed as it is read." },
+            { "name": "workflows", "description": "Named lists of steps (create a task, update a task, create a note) run by hand with input values; each run recorded, step by step." },
         ],
         "paths": paths,
         "components": {

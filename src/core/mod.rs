@@ -8,3 +8,4 @@ pub mod secret;
 pub mod throttle;
 pub mod token;
 pub mod user_agent;
+pub mod workflow;

@@ -23,10 +23,11 @@ use uuid::Uuid;
 
 use super::{
     McpState, NavisMcp,
-    sessions::{Claim, Full, Limits, Sessions},
+    sessions::{Claim, Full, Limits, Sessions, Shared, judge_shared},
     tools,
 };
 use crate::config::Settings;
+use crate::core::secret;
 use crate::edge::bearer;
 pub use crate::edge::{MCP_PATHS, PRM_PREFIX};
 
@@ -94,6 +95,11 @@ impl McpTransports {
             None => host.rsplit_once(':').map_or(host, |(name, _)| name),
         };
         allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether rmcp holds this session here (else another instance opened it).
+    async fn is_local(&self, session: &str) -> bool {
+        self.session_manager.sessions.read().await.contains_key(session)
     }
 
     /// Forgets the sessions — of `user`, or everyone's — that rmcp has ended when they went idle.
@@ -291,19 +297,46 @@ async fn stream_or_end(state: &McpState, request: Request, metadata_url: &str) -
 }
 
 /// Serves a request that carries a session id, refusing it if the session belongs to someone
-/// else (404, as if it did not exist) or would take the user over the cap (429).
+/// else or has ended (404, as if it did not exist) or would take the user over the cap (429).
+/// A session another instance opened is served here without one (see `roam`).
 async fn in_session(state: &McpState, user: Uuid, request: Request, deleting: bool) -> Response {
     let Some(session) = request.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return serve(state.mcp.with_sessions.clone(), request).await;
     };
-    match state.mcp.claim(&session, user, deleting).await {
-        Claim::Granted => {}
-        Claim::NotFound => return session_not_found(),
-        Claim::UserFull { retry_after } => return no_room(Full::User { retry_after }),
+    // Here, the caps first: a session the user may not take stays free for someone else.
+    let local = state.mcp.is_local(&session).await;
+    if local {
+        match state.mcp.claim(&session, user, deleting).await {
+            Claim::Granted => {}
+            Claim::NotFound => return session_not_found(),
+            Claim::UserFull { retry_after } => return no_room(Full::User { retry_after }),
+        }
+    }
+    let digest = secret::digest(&session);
+    match shared_claim(state, &digest, user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Ended elsewhere (DELETE on another instance), or taken there by another user.
+            if local {
+                state.mcp.sessions.forget(&session);
+                state.mcp.close(vec![session]);
+            }
+            return session_not_found();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the shared MCP session record");
+            return jsonrpc_error(StatusCode::SERVICE_UNAVAILABLE, -32000, "The session store is unavailable; retry shortly.");
+        }
+    }
+    if !local {
+        return roam(state, request, &digest).await;
     }
     let mut response = serve(state.mcp.with_sessions.clone(), request).await;
     if response.status() == StatusCode::NOT_FOUND || (deleting && response.status().is_success()) {
         state.mcp.sessions.forget(&session);
+    }
+    if deleting && response.status().is_success() {
+        end_shared(state, &digest).await;
     }
     if deleting && response.status() == StatusCode::ACCEPTED {
         // The session is gone when rmcp answers, yet it says 202: RFC 9110 §9.3.5 says 204 for a
@@ -312,6 +345,58 @@ async fn in_session(state: &McpState, user: Uuid, request: Request, deleting: bo
         *response.status_mut() = StatusCode::NO_CONTENT;
     }
     response
+}
+
+/// Whether `user` may use the session as every instance sees it (giving it to them if no token
+/// used it yet); false if it is unknown, ended, unused too long or another user's.
+async fn shared_claim(state: &McpState, digest: &[u8], user: Uuid) -> Result<bool, crate::store::StoreError> {
+    let store = &state.app.store;
+    // Real time, not the app's clock: rmcp ends idle sessions by real time too.
+    let now = chrono::Utc::now();
+    let row = store.mcp_session(digest).await?;
+    match judge_shared(row.as_ref(), user, now, state.settings.mcp_session_idle) {
+        Shared::NotFound => Ok(false),
+        Shared::Serve { claim, touch } => {
+            // Two users racing for a session no token used yet: one wins, the other is told it does not exist.
+            if claim && !store.claim_mcp_session(digest, user).await? {
+                let row = store.mcp_session(digest).await?;
+                return Ok(matches!(judge_shared(row.as_ref(), user, now, state.settings.mcp_session_idle), Shared::Serve { .. }));
+            }
+            if touch {
+                store.touch_mcp_session(digest, now).await?;
+            }
+            Ok(true)
+        }
+    }
+}
+
+async fn end_shared(state: &McpState, digest: &[u8]) {
+    if let Err(e) = state.app.store.end_mcp_session(digest, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "cannot record the end of an MCP session; it ends on the other instances when it goes idle");
+    }
+}
+
+/// A session another instance holds, served here: a POST is answered by the sessionless
+/// transport, which gives the same answer (Navis sends nothing on its own initiative, so a
+/// session carries nothing but its id); GET has no stream here (405, which clients take as
+/// "no server stream"); DELETE ends the session for every instance.
+async fn roam(state: &McpState, request: Request, digest: &[u8]) -> Response {
+    match *request.method() {
+        Method::DELETE => {
+            end_shared(state, digest).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Method::POST => {
+            let (mut parts, body) = request.into_parts();
+            parts.headers.remove(SESSION_HEADER);
+            let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !(accept.contains("application/json") && accept.contains("text/event-stream")) {
+                parts.headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+            }
+            serve(state.mcp.sessionless.clone(), Request::from_parts(parts, body)).await
+        }
+        _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST, DELETE")]).into_response(),
+    }
 }
 
 /// `initialize` opens a session: `user`'s when it carried a token, else a pending one.
@@ -324,10 +409,14 @@ async fn open_session(state: &McpState, user: Option<Uuid>, request: Request) ->
     let Some(session) = response.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return response;
     };
-    match state.mcp.record(&session, user).await {
-        Ok(()) => response,
-        Err(full) => no_room(full),
+    if let Err(full) = state.mcp.record(&session, user).await {
+        return no_room(full);
     }
+    // So that every instance can serve it.
+    if let Err(e) = state.app.store.insert_mcp_session(&secret::digest(&session), user, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "cannot record an MCP session for the other instances; it is served here only");
+    }
+    response
 }
 
 async fn post(state: &McpState, request: Request, metadata_url: &str) -> Response {

@@ -204,9 +204,8 @@ impl ServerHandler for NavisMcp {
         let values = match &request.r#ref {
             Reference::Resource(r) if r.uri == resources::PROJECT_TASKS_TEMPLATE && request.argument.name == "id" => {
                 let prefix = request.argument.value.to_lowercase();
-                let projects = self
-                    .app
-                    .all_projects_with_open_counts(&p)
+                let projects = p
+                    .acting(self.app.all_projects_with_open_counts(&p))
                     .await
                     .map_err(|e| McpError::internal_error(format!("cannot list projects: {e}"), None))?;
                 projects

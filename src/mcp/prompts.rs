@@ -6,11 +6,12 @@ use rmcp::{
 use serde_json::Value;
 
 use crate::service::{
-    App, Principal,
+    App, Principal, ServiceError,
     workspace::{
-        calendar::ListEventsArgs,
+        calendar::{EventView, ListEventsArgs},
         goals::{GoalStatus, ListGoalsArgs},
         inbox::ListInboxArgs,
+        meetings::MeetingArgs,
         tasks::ListTasksArgs,
     },
 };
@@ -39,7 +40,26 @@ pub fn list() -> Vec<Prompt> {
             None,
         )
         .with_title("Triage my inbox"),
+        Prompt::new(
+            "meeting_follow_up",
+            Some("Follow up a meeting: embeds the meeting, its notes and its existing follow-up tasks, and asks for a follow-up message and the action items still missing."),
+            Some(vec![PromptArgument::new("event_id").with_description("The meeting's calendar event (UUID)").with_required(true)]),
+        )
+        .with_title("Follow up a meeting"),
     ]
+}
+
+/// When an event is, for a person: its days if all-day, else its start and end in the user's time zone.
+fn when(e: &EventView) -> String {
+    if e.all_day {
+        match (e.start_date, e.end_date) {
+            (Some(first), Some(last)) if first != last => format!("all day {first} to {last}"),
+            (Some(first), _) => format!("all day {first}"),
+            _ => "all day".to_owned(),
+        }
+    } else {
+        format!("{} to {}", e.start.format("%a %Y-%m-%d %H:%M"), e.end.format("%H:%M"))
+    }
 }
 
 fn arg(args: &JsonObject, name: &str) -> Option<String> {
@@ -47,6 +67,10 @@ fn arg(args: &JsonObject, name: &str) -> Option<String> {
 }
 
 pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Result<GetPromptResult, McpError> {
+    p.acting(get_as(app, p, name, args)).await
+}
+
+async fn get_as(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Result<GetPromptResult, McpError> {
     match name {
         "plan_week" => {
             let read = |what: &'static str| move |e| McpError::internal_error(format!("cannot read {what}: {e}"), None);
@@ -68,25 +92,20 @@ pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Res
                 })
                 .collect();
             let events = app
-                .list_events(p, ListEventsArgs { from: Some(today.to_string()), to: Some(last_day.to_string()), kind: None, limit: Some(100), cursor: None })
+                .list_events(
+                    p,
+                    ListEventsArgs {
+                        from: Some(today.to_string()),
+                        to: Some(last_day.to_string()),
+                        kind: None,
+                        limit: Some(100),
+                        cursor: None,
+                    },
+                )
                 .await
                 .map_err(read("events"))?;
-            let event_lines: Vec<String> = events
-                .events
-                .iter()
-                .map(|e| {
-                    let when = if e.all_day {
-                        match (e.start_date, e.end_date) {
-                            (Some(first), Some(last)) if first != last => format!("all day {first} to {last}"),
-                            (Some(first), _) => format!("all day {first}"),
-                            _ => "all day".to_owned(),
-                        }
-                    } else {
-                        format!("{} to {}", e.start.format("%a %Y-%m-%d %H:%M"), e.end.format("%H:%M"))
-                    };
-                    format!("- {} ({}, {}) id={}", e.title, e.kind, when, e.id)
-                })
-                .collect();
+            let event_lines: Vec<String> =
+                events.events.iter().map(|e| format!("- {} ({}, {}) id={}", e.title, e.kind, when(e), e.id)).collect();
             let goals = app
                 .list_goals(p, ListGoalsArgs { status: Some(GoalStatus::Active), limit: Some(50), cursor: None })
                 .await
@@ -158,6 +177,52 @@ pub async fn get(app: &App, p: &Principal, name: &str, args: &JsonObject) -> Res
                 if lines.is_empty() { "(none: the inbox is empty)".to_owned() } else { lines.join("\n") }
             );
             Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Triage the inbox"))
+        }
+        "meeting_follow_up" => {
+            let Some(event_id) = arg(args, "event_id") else {
+                return Err(McpError::invalid_params("meeting_follow_up needs the argument `event_id`.", None));
+            };
+            // An id that is not one of the user's events is the caller's mistake, said as the tools say it.
+            let meeting = app.get_meeting(p, MeetingArgs { event_id }).await.map_err(|e| match e {
+                ServiceError::Invalid(m) | ServiceError::NotFound(m) | ServiceError::InvalidField { message: m, .. } => {
+                    McpError::invalid_params(m, None)
+                }
+                other => McpError::internal_error(format!("cannot read the meeting: {other}"), None),
+            })?;
+            let e = &meeting.event;
+            let attendees = if e.attendees.is_empty() { "(none listed)".to_owned() } else { e.attendees.join(", ") };
+            let notes: Vec<String> = meeting.notes.iter().map(|n| format!("### {} (id={})\n{}", n.title, n.id, n.body)).collect();
+            let tasks: Vec<String> = meeting
+                .follow_ups
+                .iter()
+                .map(|t| {
+                    let due = t.due_date.map(|d| format!(", due {d}")).unwrap_or_default();
+                    let who = t.assignee.as_deref().map(|a| format!(", {a}")).unwrap_or_default();
+                    format!("- [{}] {} ({}{due}{who}) id={}", t.status, t.title, t.priority, t.id)
+                })
+                .collect();
+            let text = format!(
+                "Help me follow up the meeting \"{}\" ({}, {}; attendees: {attendees}; id={}).{}\n\n\
+                 Its notes:\n{}\n\n\
+                 Its follow-up tasks so far:\n{}\n\n\
+                 1. Draft a short follow-up message to the attendees: what was decided, who does what by when.\n\
+                 2. List the action items the notes contain that no follow-up task covers yet, each a short imperative title \
+                 with an owner (assignee), a priority and a due date when the notes say one.\n\
+                 3. Once I agree, create them with create_follow_ups (event_id {}), all in one call.",
+                e.title,
+                e.kind,
+                when(e),
+                e.id,
+                if e.description.is_empty() { String::new() } else { format!("\nDescription: {}", e.description) },
+                if notes.is_empty() {
+                    "(none recorded: ask me what was said, or record it with record_meeting_notes)".to_owned()
+                } else {
+                    notes.join("\n\n")
+                },
+                if tasks.is_empty() { "(none)".to_owned() } else { tasks.join("\n") },
+                e.id,
+            );
+            Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description("Follow up a meeting"))
         }
         _ => Err(McpError::invalid_params(format!("Unknown prompt: {name}"), None)),
     }

@@ -61,6 +61,10 @@ fn to_mcp_error(uri: &str, e: ServiceError) -> McpError {
 }
 
 pub async fn read(app: &App, p: &Principal, uri: &str) -> Result<ResourceContents, McpError> {
+    p.acting(read_as(app, p, uri)).await
+}
+
+async fn read_as(app: &App, p: &Principal, uri: &str) -> Result<ResourceContents, McpError> {
     let body = match uri {
         PROJECTS_ALL => {
             let projects = app.all_projects_with_open_counts(p).await.map_err(|e| to_mcp_error(uri, e))?;

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+use crate::store::mcp_sessions::McpSessionRow;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -222,8 +225,49 @@ impl Sessions {
     }
 }
 
+/// What the shared record of a session (`mcp_sessions`) says of a request from `user` at `now`
+/// (real time, as rmcp's idle timeout runs on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    /// Serve it; first give the session to the user (`claim`: no token used it before), and
+    /// record the use (`touch`: the last recorded one is half an idle time old).
+    Serve { claim: bool, touch: bool },
+    /// Unknown, ended, unused too long, or another user's: 404, as if it never existed.
+    NotFound,
+}
+
+pub fn judge_shared(row: Option<&McpSessionRow>, user: Uuid, now: DateTime<Utc>, idle: Duration) -> Shared {
+    let Some(row) = row else { return Shared::NotFound };
+    let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
+    let unused = now - row.last_seen_at;
+    if row.ended_at.is_some() || unused > idle || row.user_id.is_some_and(|owner| owner != user) {
+        return Shared::NotFound;
+    }
+    Shared::Serve { claim: row.user_id.is_none(), touch: unused >= idle / 2 }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{Shared, judge_shared};
+    use crate::store::mcp_sessions::McpSessionRow;
+
+    #[test]
+    fn the_shared_record_decides_who_may_use_a_session_and_when_it_has_ended() {
+        let t0 = chrono::DateTime::parse_from_rfc3339("2030-01-01T10:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let idle = std::time::Duration::from_secs(600);
+        let (ada, bob) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let row = |user, ended| McpSessionRow { user_id: user, last_seen_at: t0, ended_at: ended };
+        let at = |secs| t0 + chrono::Duration::seconds(secs);
+        assert_eq!(judge_shared(None, ada, t0, idle), Shared::NotFound);
+        assert_eq!(judge_shared(Some(&row(Some(ada), None)), ada, at(10), idle), Shared::Serve { claim: false, touch: false });
+        assert_eq!(judge_shared(Some(&row(Some(ada), None)), bob, at(10), idle), Shared::NotFound);
+        assert_eq!(judge_shared(Some(&row(None, None)), bob, at(10), idle), Shared::Serve { claim: true, touch: false });
+        assert_eq!(judge_shared(Some(&row(Some(ada), None)), ada, at(300), idle), Shared::Serve { claim: false, touch: true });
+        assert_eq!(judge_shared(Some(&row(Some(ada), None)), ada, at(600), idle), Shared::Serve { claim: false, touch: true });
+        assert_eq!(judge_shared(Some(&row(Some(ada), None)), ada, at(601), idle), Shared::NotFound);
+        assert_eq!(judge_shared(Some(&row(Some(ada), Some(at(5)))), ada, at(10), idle), Shared::NotFound);
+    }
+
     use super::*;
 
     const IDLE: Duration = Duration::from_secs(1800);

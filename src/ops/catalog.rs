@@ -8,8 +8,10 @@
 //! The service method is `App::service_method(&self, &Principal, InputType) -> ServiceResult<OutputType>`.
 //! `{arg = "value"}` after a path sets that argument on that route (see `Route::fixed`).
 use super::{Effect, Operation, Route, Verb};
+use crate::service::App;
 use crate::service::workspace::{
-    activity::*, calendar::*, comments::*, goals::*, inbox::*, me::*, notes::*, projects::*, search::*, summary::*, tags::*, tasks::*,
+    activity::*, calendar::*, comments::*, export::*, goals::*, inbox::*, me::*, meetings::*, notes::*, projects::*, search::*, summary::*,
+    tags::*, tasks::*, workflows::*,
 };
 
 macro_rules! op {
@@ -171,6 +173,10 @@ pub(super) fn operations() -> Vec<Operation> {
             untag_item(UntagItemArgs) -> UntaggedItem,
             "Take a tag off a task, note or project, by the tag's name (in any case). The tag itself remains. If the item does not carry it, nothing changes and `removed` is false."),
         // workspace summary and export
+        op!("export_workspace", "Export the workspace", Read, [Get "/export"],
+            export_workspace(NoArgs) -> ExportJson,
+            "Everything of the user as one JSON document (format `navis-export/1`): the account's id, email and time zone; every project, task (done ones too), comment, note, event, goal (with its linked projects and tasks), inbox item, tag, workflow, workflow run and recorded change. Over HTTP (GET /api/v1/export) it is streamed, whatever its size; as a tool result it is refused beyond 16 MB.")
+            .streamed(App::export_stream),
         op!("get_workspace_summary", "Workspace summary", Read, [Get "/summary"],
             get_workspace_summary(NoArgs) -> WorkspaceSummary,
             "The workspace at a glance: counts of projects, tasks (by status), notes, events and goals (by status); open tasks due today and overdue (today in the user's time zone); events in the next 7 days; active goals with their progress; the 10 latest changes across every kind of item."),
@@ -187,5 +193,30 @@ pub(super) fn operations() -> Vec<Operation> {
         op!("dismiss_inbox_item", "Dismiss an inbox item", Update, [Post "/inbox/{id}/dismiss"],
             dismiss_inbox_item(InboxItemIdArgs) -> InboxItemView,
             "Dismiss an open inbox item (nothing to do about it); it stays listed under `status: dismissed`. An item already converted or dismissed is refused."),
+        op!("get_meeting", "Get a meeting", Read, [Get "/events/{event_id}/meeting"],
+            get_meeting(MeetingArgs) -> MeetingView,
+            "Get a meeting: its calendar event with the notes about it and its follow-up tasks (done ones too), newest first, at most 100 of each (`more_notes` / `more_follow_ups` say when there are more: list_notes and list_tasks with `event_id` page through them)."),
+        op!("record_meeting_notes", "Record meeting notes", Create, [Post "/events/{event_id}/meeting/notes"],
+            record_meeting_notes(RecordMeetingNotesArgs) -> NoteView,
+            "Record notes of a meeting: a new markdown note about its event, titled \"Notes: <meeting title>\" unless `title` is given; optionally in a project, with tags. Each call makes a new note (append_to_note adds to an existing one)."),
+        op!("create_follow_ups", "Create follow-up tasks", Create, [Post "/events/{event_id}/meeting/follow-ups"],
+            create_follow_ups(CreateFollowUpsArgs) -> FollowUps,
+            "Turn a meeting's action items into tasks linked to the meeting (their `event_id`): 1 to 50 items, each as create_task takes a task, created all together or, if any is invalid, none. Deleting the meeting's event keeps the tasks and unlinks them."),
+        // workflows
+        op!("list_workflows", "List workflows", Read, [Get "/workflows"],
+            list_workflows(ListWorkflowsArgs) -> WorkflowList,
+            "List the user's workflows with their steps, newest first; `enabled` narrows to the enabled or the disabled ones. Paginated with `limit` and `cursor`."),
+        op!("create_workflow", "Create a workflow", Create, [Post "/workflows"],
+            create_workflow(CreateWorkflowArgs) -> WorkflowView,
+            "Create a workflow: a name and 1 to 20 steps that run_workflow runs in order. Each step has an `action`: `create_task` (title, description, priority, due_in_days after the run's date, project_id), `update_task` (task_id, status, priority) or `create_note` (title, body). Text and id fields may use {{input.NAME}} (from run_workflow's input) and {{lastTask.id}} / {{lastTask.title}} (the last task an earlier step of the run created or updated); other placeholders are refused. `enabled` defaults to true."),
+        op!("update_workflow", "Update a workflow", Update, [Patch "/workflows/{id}"],
+            update_workflow(UpdateWorkflowArgs) -> WorkflowView,
+            "Change a workflow's name, description, enabled (a disabled workflow refuses to run) or steps (replaced as a whole). HTTP only.").http_only(),
+        op!("run_workflow", "Run a workflow", Create, [Post "/workflows/{workflow_id}/runs"],
+            run_workflow(RunWorkflowArgs) -> WorkflowRunView,
+            "Run a workflow now, with `input` values for its {{input.NAME}} placeholders. Each step creates or changes a task or note with that tool's own checks. The run stops at the first failing step (a missing input, an unknown task, a step started after 10 seconds…) and keeps what the steps before it made: the result says `succeeded` or `failed`, which step failed and why, every step's outcome and what was made. Runs are recorded (list_workflow_runs). A disabled workflow is refused and nothing is recorded."),
+        op!("list_workflow_runs", "List a workflow's runs", Read, [Get "/workflows/{workflow_id}/runs"],
+            list_workflow_runs(ListWorkflowRunsArgs) -> WorkflowRunList,
+            "List a workflow's runs, newest first, each with its status, the step that failed, every step's outcome and what it made. Paginated with `limit` and `cursor`."),
     ]
 }

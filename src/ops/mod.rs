@@ -99,9 +99,15 @@ pub struct Operation {
     /// Whether it is also an MCP tool. An account setting (`PATCH /me`) is HTTP only: the tool
     /// catalogue is the product's, and changing a setting is not an assistant's work.
     pub tool: bool,
+    /// Served over HTTP as a stream of chunks rather than one buffered body (the export).
+    pub stream: Option<Streamer>,
     run: Runner,
     check: fn(JsonObject) -> Result<(), OpError>,
 }
+
+/// An operation whose HTTP body is written as it is produced: chunks of its JSON result, the
+/// last an error if it could not be finished.
+pub type Streamer = fn(&App, &Principal) -> tokio::sync::mpsc::Receiver<crate::service::workspace::export::ExportChunk>;
 
 /// Why an operation did not produce its result.
 #[derive(Debug)]
@@ -133,8 +139,24 @@ impl Operation {
         description: &'static str,
         run: Runner,
     ) -> Self {
-        let input = input_schema::<In>();
-        Self { name, title, description, effect, routes, input, output: output_schema::<Out>(), tool: true, run, check: check_args::<In> }
+        Self {
+            name,
+            title,
+            description,
+            effect,
+            routes,
+            input: input_schema::<In>(),
+            output: output_schema::<Out>(),
+            tool: true,
+            stream: None,
+            run,
+            check: check_args::<In>,
+        }
+    }
+
+    /// Streamed over HTTP (the MCP tool still answers in one result).
+    fn streamed(self, stream: Streamer) -> Self {
+        Self { stream: Some(stream), ..self }
     }
 
     /// Served over HTTP only, not as an MCP tool.
@@ -153,7 +175,7 @@ impl Operation {
         if !self.permits(p) {
             return Err(OpError::Forbidden);
         }
-        (self.run)(app, p, args).await
+        p.acting((self.run)(app, p, args)).await
     }
 
     /// Parses the arguments as `call` does, without running anything: the fuzz target

@@ -49,8 +49,11 @@ impl App {
         }
     }
 
+    /// The time, to the microsecond: what both databases keep, so that what a write answers is
+    /// what a later read returns (the export, a list).
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
     }
 
     /// A named server key shared by every instance through the database: created by the first

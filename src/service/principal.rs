@@ -11,6 +11,17 @@ pub struct Principal {
     pub credential: Credential,
 }
 
+impl Principal {
+    /// Runs `work` acting for this principal's user: on PostgreSQL, the row-level security
+    /// policies then let its statements reach this user's workspace rows and no one else's.
+    /// Every entry into the workspace wraps its call in this, in one place each:
+    /// `Operation::call` (MCP tools, the fast path, `/api/v1`), MCP resources, prompts and
+    /// argument completion, and the web workspace page.
+    pub async fn acting<F: std::future::Future>(&self, work: F) -> F::Output {
+        crate::store::acting_as(self.user_id, work).await
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Credential {
     ApiKey { id: String, name: String, expires_at: Option<DateTime<Utc>> },

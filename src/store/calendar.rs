@@ -48,8 +48,9 @@ pub trait EventStore: Send + Sync {
     async fn list_events(&self, user_id: Uuid, filter: &EventFilter, after: Option<EventCursor>, limit: u32) -> StoreResult<Page<Event>>;
     /// Updates the event and records `activity`; false (and no record) if the user has no such event.
     async fn update_event(&self, event: &Event, activity: &Activity) -> StoreResult<bool>;
-    /// Deletes the event, unlinks the notes about it and records `activity`, in one transaction.
-    async fn delete_event(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
+    /// Deletes the event, unlinks the notes about it and its follow-up tasks and records
+    /// `activity`, in one transaction; `None` (and no change) if the user has no such event.
+    async fn delete_event(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<Option<EventDeletion>>;
     /// Every all-day event of the user (their instants depend on the user's time zone).
     async fn all_day_events(&self, user_id: Uuid) -> StoreResult<Vec<Event>>;
     /// The user's IANA time zone name; `None` if there is no such user.
@@ -64,10 +65,19 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// What deleting an event did besides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventDeletion {
+    /// Notes about the event, now about none.
+    pub notes_unlinked: u64,
+    /// Its follow-up tasks, kept, now of no meeting.
+    pub tasks_unlinked: u64,
+}
+
 const EVENT_COLUMNS: &str = "SELECT id, user_id, title, description, start_at, end_at, start_date, end_date, location, attendees, kind, \
      created_at, updated_at FROM events";
 
-fn event_from(row: &dyn Cols) -> StoreResult<Event> {
+pub(super) fn event_from(row: &dyn Cols) -> StoreResult<Event> {
     let all_day = match (row.opt_date("start_date")?, row.opt_date("end_date")?) {
         (Some(first), Some(last)) => Some((first, last)),
         (None, None) => None,
@@ -152,18 +162,20 @@ impl<B: Backend> EventStore for B {
         recorded(self, update, Record::Activity(activity)).await
     }
 
-    async fn delete_event(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool> {
-        // One transaction, so that what points at the event (notes, meetings) can be unlinked in it.
+    async fn delete_event(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<Option<EventDeletion>> {
+        // One transaction, so that what points at the event (notes, follow-up tasks) is unlinked in it.
         let mut tx = self.begin().await?;
-        let deleted = tx.execute(Stmt::new("DELETE FROM events WHERE id = ? AND user_id = ?").bind(id).bind(user_id)).await? > 0;
-        if deleted {
-            // Notes have no foreign key to events: unlink them here.
-            let unlink = Stmt::new("UPDATE notes SET event_id = NULL, updated_at = ? WHERE user_id = ? AND event_id = ?");
-            tx.execute(unlink.bind(activity.at).bind(user_id).bind(id)).await?;
-            tx.execute(record(Record::Activity(activity))).await?;
+        if tx.execute(Stmt::new("DELETE FROM events WHERE id = ? AND user_id = ?").bind(id).bind(user_id)).await? == 0 {
+            return Ok(None);
         }
+        // Notes and tasks have no foreign key to events: unlink them here.
+        let notes = Stmt::new("UPDATE notes SET event_id = NULL, updated_at = ? WHERE user_id = ? AND event_id = ?");
+        let notes_unlinked = tx.execute(notes.bind(activity.at).bind(user_id).bind(id)).await?;
+        let tasks = Stmt::new("UPDATE tasks SET event_id = NULL, updated_at = ? WHERE user_id = ? AND event_id = ?");
+        let tasks_unlinked = tx.execute(tasks.bind(activity.at).bind(user_id).bind(id)).await?;
+        tx.execute(record(Record::Activity(activity))).await?;
         tx.commit().await?;
-        Ok(deleted)
+        Ok(Some(EventDeletion { notes_unlinked, tasks_unlinked }))
     }
 
     async fn all_day_events(&self, user_id: Uuid) -> StoreResult<Vec<Event>> {

@@ -61,7 +61,7 @@ pub struct RemovedLinks {
     pub tasks: u64,
 }
 
-fn goal_from(row: &dyn Cols) -> StoreResult<Goal> {
+pub(super) fn goal_from(row: &dyn Cols) -> StoreResult<Goal> {
     Ok(Goal {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,

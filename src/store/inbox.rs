@@ -61,7 +61,7 @@ pub trait InboxStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
-fn item_from(row: &dyn Cols) -> StoreResult<InboxItem> {
+pub(super) fn item_from(row: &dyn Cols) -> StoreResult<InboxItem> {
     let converted = match (row.opt_text("converted_type")?, row.opt_uuid("converted_id")?) {
         (Some(kind), Some(id)) => Some((kind, id)),
         _ => None,

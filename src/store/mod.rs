@@ -12,8 +12,10 @@ use uuid::Uuid;
 use crate::core::{scope::Access, throttle};
 
 pub mod calendar;
+pub mod export;
 pub mod goals;
 pub mod inbox;
+pub mod mcp_sessions;
 pub mod notes;
 pub mod postgres;
 pub mod search;
@@ -21,12 +23,14 @@ pub mod sql;
 pub mod sqlite;
 pub mod summary;
 pub mod tags;
+pub mod workflows;
 
 pub use notes::{Appended, Note, NoteFilter, NoteStore};
 pub use tags::{DEFAULT_TAG_COLOR, Tag, TagStore, TagUse, Taggable, Tagged, Untagged, tag_key};
 
-pub use calendar::{Event, EventCursor, EventFilter, EventStore};
+pub use calendar::{Event, EventCursor, EventDeletion, EventFilter, EventStore};
 pub use inbox::{Conversion, InboxItem, InboxStore};
+pub use workflows::{Workflow, WorkflowRun, WorkflowStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -42,6 +46,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database is set up in a way Navis refuses to run on (a role that bypasses row-level security).
+    #[error("{0}")]
+    Unsafe(String),
     /// The database's answer to a write was lost (the connection broke while committing): the
     /// change may or may not have been made.
     #[error("database error, the change may have been made: {0}")]
@@ -111,6 +118,9 @@ pub struct Task {
     pub id: Uuid,
     pub user_id: Uuid,
     pub project_id: Option<Uuid>,
+    /// The meeting (event) it is a follow-up of (`create_follow_ups`).
+    #[serde(default)]
+    pub event_id: Option<Uuid>,
     pub title: String,
     pub description: String,
     pub status: String,
@@ -242,6 +252,8 @@ pub struct ConnectedApp {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     pub project_id: Option<Uuid>,
+    /// The follow-ups of this meeting (event).
+    pub event_id: Option<Uuid>,
     pub statuses: Vec<String>,
     pub priority: Option<String>,
     pub due_from: Option<NaiveDate>,
@@ -284,6 +296,24 @@ fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Page<T> {
     Page { items, next }
 }
 
+tokio::task_local! {
+    /// The user whose workspace the current task is serving (set from the `Principal` by
+    /// `Principal::acting`). PostgreSQL's row-level security policies (the second wall, behind
+    /// every query's own `user_id` filter) let a statement see only this user's workspace rows;
+    /// with no acting user, none. SQLite has no row-level security and ignores it.
+    static ACTING_USER: Uuid;
+}
+
+/// Runs `work` with `user` as the acting user of every statement it makes.
+pub async fn acting_as<F: std::future::Future>(user: Uuid, work: F) -> F::Output {
+    ACTING_USER.scope(user, work).await
+}
+
+/// The acting user, if the current task has one.
+pub fn acting_user() -> Option<Uuid> {
+    ACTING_USER.try_with(|user| *user).ok()
+}
+
 /// A unique-constraint violation is a conflict the services report; anything else is a database error.
 fn conflict_or(e: sqlx::Error) -> StoreError {
     match &e {
@@ -320,7 +350,19 @@ pub enum Record<'a> {
 /// (or a row that carries it) and filters by it.
 #[async_trait]
 pub trait Store:
-    EventStore + goals::GoalStore + InboxStore + search::SearchStore + summary::SummaryStore + NoteStore + TagStore + Send + Sync + 'static
+    EventStore
+    + export::ExportStore
+    + goals::GoalStore
+    + InboxStore
+    + mcp_sessions::McpSessionStore
+    + search::SearchStore
+    + summary::SummaryStore
+    + NoteStore
+    + TagStore
+    + WorkflowStore
+    + Send
+    + Sync
+    + 'static
 {
     async fn migrate(&self) -> StoreResult<()>;
     /// The connection pool's size and idle connections, for `/metrics`.

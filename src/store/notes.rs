@@ -71,7 +71,7 @@ pub trait NoteStore: Send + Sync {
     async fn delete_note(&self, user_id: Uuid, id: Uuid, activity: &Activity) -> StoreResult<bool>;
 }
 
-fn note_from(row: &dyn Cols) -> StoreResult<Note> {
+pub(super) fn note_from(row: &dyn Cols) -> StoreResult<Note> {
     Ok(Note {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,

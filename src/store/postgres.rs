@@ -2,12 +2,19 @@
 //! (`sql.rs`) need from it: native types (UUID, TIMESTAMPTZ, DATE, BYTEA, JSONB), `$n`
 //! placeholders, its migrations (the migrator takes an advisory lock, so instances starting
 //! together migrate once), and its way of locking the sign-in counters.
-use std::time::Duration;
+//!
+//! And the second wall: row-level security (migration 0016). Each statement made for an acting
+//! user (`store::acting_user`) runs in a transaction that first sets `navis.user_id`, so the
+//! policies let it reach that user's workspace rows only; a statement made for no one reaches
+//! none. Policies do not bind superusers or BYPASSRLS roles: `--postgres-role` names a role that
+//! serves the requests (`SET ROLE` on every connection) while migrations run as the URL's user.
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
-    PgPool, Postgres, Row,
+    PgConnection, PgPool, Postgres, Row,
+    pool::PoolConnection,
     postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow},
     query::Query,
 };
@@ -19,21 +26,122 @@ use crate::service::metrics::{PoolUse, timed};
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// The URL's own user, for migrations: they create and alter tables, which the serving role
+    /// may not.
+    options: PgConnectOptions,
+    /// The role that serves requests (`--postgres-role`), if not the URL's user.
+    role: Option<String>,
+    /// Whether the policies bind the serving role (neither a superuser nor BYPASSRLS). Only then
+    /// do statements tell them who is acting: for a role that bypasses them, the setting would
+    /// change nothing and cost round trips.
+    walled: bool,
 }
 
 impl PostgresStore {
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    pub async fn open(url: &str, role: Option<&str>) -> StoreResult<Self> {
         let options: PgConnectOptions = url.parse()?;
-        let pool = PgPoolOptions::new()
+        let mut pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
             // When the database is down, sqlx keeps trying to connect until this runs out: short,
             // so that requests fail fast with 503 instead of hanging (tests/it/outage.rs).
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_with(options)
-            .await?;
-        Ok(Self { pool })
+            .acquire_timeout(Duration::from_secs(2));
+        if let Some(role) = role {
+            // For the whole session, before the pool hands the connection out: every statement
+            // a request makes is the role's.
+            let set_role: Arc<str> = format!("SET ROLE {}", identifier(role)).into();
+            pool = pool.after_connect(move |conn, _| Box::pin(run(conn, set_role.clone())));
+        }
+        let pool = pool.connect_with(options.clone()).await?;
+        let bypasses: bool =
+            sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetch_one(&pool).await?;
+        match (bypasses, role) {
+            (true, Some(role)) => {
+                return Err(StoreError::Unsafe(format!(
+                    "the PostgreSQL role {role} is a superuser or has BYPASSRLS, so row-level security would not bind it"
+                )));
+            }
+            (true, None) => tracing::warn!(
+                "connected to PostgreSQL as a superuser or a BYPASSRLS role: row-level security is bypassed and only the queries' own \
+                 user filters keep workspaces apart; set postgres_role (README: Row-level security)"
+            ),
+            (false, _) => {}
+        }
+        Ok(Self { pool, options, role: role.map(str::to_owned), walled: !bypasses })
     }
+
+    /// The user the policies must see as acting: none when they do not bind the role anyway.
+    fn acting(&self) -> Option<Uuid> {
+        self.walled.then(acting_user).flatten()
+    }
+
+    /// A transaction, which has told the policies who is acting when someone is.
+    async fn transaction(&self) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+        match self.acting() {
+            // BEGIN and the setting in one round trip: a simple query takes no parameters, but
+            // a UUID's text is hex digits and hyphens only. `true`: local to the transaction.
+            Some(user) => self.pool.begin_with(format!("BEGIN; SELECT set_config('navis.user_id', '{user}', true)")).await,
+            None => self.pool.begin().await,
+        }
+    }
+
+    /// A connection for one statement: the pool's own, or an acting user's transaction.
+    async fn connection(&self) -> Result<Conn, sqlx::Error> {
+        Ok(match self.acting() {
+            Some(_) => Conn::Acting(self.transaction().await?),
+            None => Conn::Plain(self.pool.acquire().await?),
+        })
+    }
+}
+
+enum Conn {
+    Plain(PoolConnection<Postgres>),
+    Acting(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Conn {
+    fn get(&mut self) -> &mut PgConnection {
+        match self {
+            Conn::Plain(conn) => conn,
+            Conn::Acting(tx) => tx,
+        }
+    }
+
+    /// Keeps what the statement wrote.
+    async fn commit(self) -> StoreResult<()> {
+        match self {
+            Conn::Plain(_) => Ok(()),
+            Conn::Acting(tx) => commit(tx).await,
+        }
+    }
+}
+
+/// Runs one statement that takes no parameters.
+async fn run(conn: &mut PgConnection, sql: Arc<str>) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, &*sql).await.map(drop)
+}
+
+/// A name as a quoted SQL identifier.
+fn identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// What the serving role needs: to read and write every table (the policies decide which rows),
+/// but not the migrations' own record.
+async fn grant(owner: &PgPool, role: &str) -> StoreResult<()> {
+    let schema: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(owner).await?;
+    let (schema, role) = (identifier(&schema), identifier(role));
+    // Under a lock, as the migrations are: instances starting together would otherwise update
+    // the same catalogue rows at once, and one would fail.
+    let sql = format!(
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtext('navis: grant the serving role')); \
+         GRANT USAGE ON SCHEMA {schema} TO {role}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}; \
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}; \
+         REVOKE ALL ON {schema}._sqlx_migrations FROM {role}; COMMIT"
+    );
+    sqlx::raw_sql(&sql).execute(owner).await?;
+    Ok(())
 }
 
 /// Runs a shared statement on any sqlx PostgreSQL executor, with native types.
@@ -65,7 +173,12 @@ impl Backend for PostgresStore {
     const DIALECT: Dialect = Dialect::Postgres;
 
     async fn run_migrations(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        let owner = PgPoolOptions::new().max_connections(1).connect_with(self.options.clone()).await?;
+        sqlx::migrate!("./migrations/postgres").run(&owner).await?;
+        if let Some(role) = &self.role {
+            grant(&owner, role).await?;
+        }
+        owner.close().await;
         Ok(())
     }
 
@@ -111,19 +224,32 @@ impl Backend for PostgresStore {
     }
 
     async fn execute(&self, stmt: Stmt<'_>) -> StoreResult<u64> {
-        timed("write", async { Ok(exec(&self.pool, stmt).await.map_err(write_error)?.rows_affected()) }).await
+        timed("write", async {
+            let mut conn = self.connection().await.map_err(write_error)?;
+            let changed = exec(conn.get(), stmt).await.map_err(write_error)?.rows_affected();
+            conn.commit().await?;
+            Ok(changed)
+        })
+        .await
     }
 
+    // A read's transaction (if it has one) is dropped rather than committed: it rolls back, having
+    // nothing to keep, with the check the pool makes of every returned connection, off the
+    // request's path.
     async fn fetch_all<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Vec<T>> {
         let Stmt { sql, args } = stmt;
         let sql = numbered(&sql);
-        timed("read", async { bound(&sql, args).fetch_all(&self.pool).await?.iter().map(|row| map(row)).collect() }).await
+        timed("read", async { bound(&sql, args).fetch_all(self.connection().await?.get()).await?.iter().map(|row| map(row)).collect() })
+            .await
     }
 
     async fn fetch_optional<T: Send + 'static>(&self, stmt: Stmt<'_>, map: Map<T>) -> StoreResult<Option<T>> {
         let Stmt { sql, args } = stmt;
         let sql = numbered(&sql);
-        timed("read", async { bound(&sql, args).fetch_optional(&self.pool).await?.as_ref().map(|row| map(row)).transpose() }).await
+        timed("read", async {
+            bound(&sql, args).fetch_optional(self.connection().await?.get()).await?.as_ref().map(|row| map(row)).transpose()
+        })
+        .await
     }
 
     fn pool_use(&self) -> PoolUse {
@@ -131,7 +257,7 @@ impl Backend for PostgresStore {
     }
 
     async fn begin(&self) -> StoreResult<PgTx> {
-        Ok(PgTx(self.pool.begin().await?))
+        Ok(PgTx(self.transaction().await?))
     }
 }
 

@@ -236,12 +236,13 @@ pub(super) async fn insert_tasks_in<T: Tx>(tx: &mut T, tasks: &mut [Task]) -> St
     let tags = ensure_tags(tx, user_id, tasks.iter().flat_map(|t| &t.tags), now).await?;
     for t in tasks.iter_mut() {
         let insert = Stmt::new(
-            "INSERT INTO tasks (id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tasks (id, user_id, project_id, event_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(t.id)
         .bind(t.user_id)
         .bind(t.project_id)
+        .bind(t.event_id)
         .bind(&t.title)
         .bind(&t.description)
         .bind(&t.status)
@@ -447,6 +448,7 @@ pub(super) fn task_from(row: &dyn Cols) -> StoreResult<Task> {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,
         project_id: row.opt_uuid("project_id")?,
+        event_id: row.opt_uuid("event_id")?,
         title: row.text("title")?,
         description: row.text("description")?,
         status: row.text("status")?,
@@ -460,11 +462,11 @@ pub(super) fn task_from(row: &dyn Cols) -> StoreResult<Task> {
     })
 }
 
-fn comment_from(row: &dyn Cols) -> StoreResult<Comment> {
+pub(super) fn comment_from(row: &dyn Cols) -> StoreResult<Comment> {
     Ok(Comment { id: row.uuid("id")?, task_id: row.uuid("task_id")?, body: row.text("body")?, created_at: row.ts("created_at")? })
 }
 
-fn activity_from(row: &dyn Cols) -> StoreResult<ActivityEntry> {
+pub(super) fn activity_from(row: &dyn Cols) -> StoreResult<ActivityEntry> {
     Ok(ActivityEntry {
         id: row.uuid("id")?,
         entity_type: row.text("entity_type")?,
@@ -476,7 +478,7 @@ fn activity_from(row: &dyn Cols) -> StoreResult<ActivityEntry> {
     })
 }
 
-const TASK_COLUMNS: &str = "SELECT id, user_id, project_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at FROM tasks";
+const TASK_COLUMNS: &str = "SELECT id, user_id, project_id, event_id, title, description, status, priority, due_date, assignee, completed_at, tags, created_at, updated_at FROM tasks";
 
 /// `q` AND one of `columns` contains `text`, whatever its case (the text's own wildcards escaped).
 pub(super) fn containing<'a>(q: Stmt<'a>, dialect: Dialect, [a, b]: [&str; 2], text: &str) -> Stmt<'a> {
@@ -889,6 +891,9 @@ impl<B: Backend> Store for B {
         let mut q = Stmt::new(TASK_COLUMNS).push_bind(" WHERE user_id = ?", user_id);
         if let Some(p) = f.project_id {
             q = q.push_bind(" AND project_id = ?", p);
+        }
+        if let Some(e) = f.event_id {
+            q = q.push_bind(" AND event_id = ?", e);
         }
         if let [status] = f.statuses.as_slice() {
             // Equality, so that the planner walks tasks(user_id, status, id) in id order.

@@ -143,7 +143,7 @@ pub trait TagStore: Send + Sync {
     async fn untag_item(&self, kind: Taggable, user_id: Uuid, item_id: Uuid, name: &str, activity: &Activity) -> StoreResult<Untagged>;
 }
 
-fn tag_from(row: &dyn Cols) -> StoreResult<Tag> {
+pub(super) fn tag_from(row: &dyn Cols) -> StoreResult<Tag> {
     Ok(Tag {
         id: row.uuid("id")?,
         user_id: row.uuid("user_id")?,

@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/workspace", get(workspace::workspace))
         .route("/settings/account", get(pages::account))
         .route("/settings/account/password", post(pages::change_password))
+        .route("/settings/account/time-zone", post(pages::set_time_zone))
         .route("/settings/account/delete", post(pages::delete_account))
         .route("/settings/connected-apps/keys", get(pages::keys_index).post(pages::create_key))
         .route("/settings/connected-apps/keys/{id}/created", get(pages::key_created))

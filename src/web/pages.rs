@@ -734,6 +734,9 @@ struct AccountView {
     current_error: Option<String>,
     new_error: Option<String>,
     delete_error: Option<String>,
+    /// A time zone that was refused, shown again beside its error.
+    time_zone_input: Option<String>,
+    time_zone_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -745,9 +748,27 @@ struct AccountPage<'a> {
     flash: Option<&'a str>,
     v: AccountView,
     min_password_len: usize,
+    /// The user's time zone, and every zone the field suggests.
+    time_zone: &'a str,
+    time_zones: &'a [&'static str],
 }
 
-fn account_page(status: StatusCode, user: &User, csrf_token: &str, v: AccountView, flash: Option<&str>) -> Response {
+/// Every IANA zone name, for the time-zone field's suggestions.
+static TIME_ZONES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect());
+
+async fn account_page(
+    state: &AppState,
+    status: StatusCode,
+    user: &User,
+    csrf_token: &str,
+    v: AccountView,
+    flash: Option<&str>,
+) -> Response {
+    let time_zone = match state.app.time_zone(user.id).await {
+        Ok(tz) => tz.name(),
+        Err(e) => return internal_error(e),
+    };
     let view = AccountPage {
         layout: Layout::signed_in("Account", &user.email, csrf_token),
         csrf: csrf_token,
@@ -755,6 +776,8 @@ fn account_page(status: StatusCode, user: &User, csrf_token: &str, v: AccountVie
         flash,
         v,
         min_password_len: accounts::MIN_PASSWORD_LEN,
+        time_zone,
+        time_zones: &TIME_ZONES,
     };
     page(status, &view)
 }
@@ -765,7 +788,33 @@ pub async fn account(State(state): State<AppState>, headers: HeaderMap) -> Respo
     };
     let (token, set) = csrf::token(&state.settings, &headers);
     let (message, clear) = flash::take(&state.settings, &headers, FLASH);
-    with_cookies(account_page(StatusCode::OK, &user, &token, AccountView::default(), message.as_deref()), set.into_iter().chain(clear))
+    let page = account_page(&state, StatusCode::OK, &user, &token, AccountView::default(), message.as_deref()).await;
+    with_cookies(page, set.into_iter().chain(clear))
+}
+
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The user's time zone, which "today", all-day events and working hours are read in (as
+/// `PATCH /api/v1/me` sets it).
+pub async fn set_time_zone(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<TimeZoneForm>) -> Response {
+    let user = match signed_in_form(&state, &headers, &form.csrf).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match state.app.set_time_zone(user.id, form.time_zone.trim()).await {
+        Ok(name) => redirect_with_flash(&state, &headers, ACCOUNT, &format!("Your time zone is now {name}.")),
+        Err(ServiceError::InvalidField { message, .. } | ServiceError::Invalid(message)) => {
+            let view = AccountView { time_zone_input: Some(form.time_zone), time_zone_error: Some(message), ..Default::default() };
+            account_page(&state, StatusCode::BAD_REQUEST, &user, &form.csrf, view, None).await
+        }
+        Err(e) => internal_error(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -783,9 +832,9 @@ pub async fn change_password(State(state): State<AppState>, headers: HeaderMap, 
         Ok(user) => user,
         Err(response) => return response,
     };
-    let again = |view: AccountView| account_page(StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
+    let again = |view: AccountView| account_page(&state, StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
     if let Err(e) = accounts::check_password(&form.new) {
-        return again(AccountView { new_error: Some(e.to_string()), ..Default::default() });
+        return again(AccountView { new_error: Some(e.to_string()), ..Default::default() }).await;
     }
     let session = csrf::cookie(&state.settings, &headers, SESSION_COOKIE).unwrap_or_default();
     match state.app.change_password(&user, &form.current, &form.new, session).await {
@@ -793,13 +842,15 @@ pub async fn change_password(State(state): State<AppState>, headers: HeaderMap, 
             redirect_with_flash(&state, &headers, ACCOUNT, "Your password was changed. Every other browser was signed out.")
         }
         Ok(PasswordCheck::Wrong) => {
-            again(AccountView { current_error: Some("This is not your current password.".into()), ..Default::default() })
+            again(AccountView { current_error: Some("This is not your current password.".into()), ..Default::default() }).await
         }
         Ok(PasswordCheck::Throttled { wait }) => {
             let view = AccountView { current_error: Some(wrong_too_often(wait)), ..Default::default() };
-            too_many(account_page(StatusCode::TOO_MANY_REQUESTS, &user, &form.csrf, view, None), retry_secs(wait))
+            too_many(account_page(&state, StatusCode::TOO_MANY_REQUESTS, &user, &form.csrf, view, None).await, retry_secs(wait))
         }
-        Err(ServiceError::Busy) => too_many(again(AccountView { current_error: Some(BUSY.into()), ..Default::default() }), BUSY_RETRY_SECS),
+        Err(ServiceError::Busy) => {
+            too_many(again(AccountView { current_error: Some(BUSY.into()), ..Default::default() }).await, BUSY_RETRY_SECS)
+        }
         Err(e) => internal_error(e),
     }
 }
@@ -817,20 +868,22 @@ pub async fn delete_account(State(state): State<AppState>, headers: HeaderMap, F
         Ok(user) => user,
         Err(response) => return response,
     };
-    let again = |view: AccountView| account_page(StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
+    let again = |view: AccountView| account_page(&state, StatusCode::BAD_REQUEST, &user, &form.csrf, view, None);
     match state.app.delete_account(&user, &form.password).await {
         Ok(PasswordCheck::Right) => {
             let clear = csrf::set_cookie(&state.settings, SESSION_COOKIE, "", 0, SameSite::Lax);
             with_cookies(Redirect::to("/?account_deleted=1").into_response(), [clear])
         }
         Ok(PasswordCheck::Wrong) => {
-            again(AccountView { delete_error: Some("This is not your password; nothing was deleted.".into()), ..Default::default() })
+            again(AccountView { delete_error: Some("This is not your password; nothing was deleted.".into()), ..Default::default() }).await
         }
         Ok(PasswordCheck::Throttled { wait }) => {
             let view = AccountView { delete_error: Some(wrong_too_often(wait)), ..Default::default() };
-            too_many(account_page(StatusCode::TOO_MANY_REQUESTS, &user, &form.csrf, view, None), retry_secs(wait))
+            too_many(account_page(&state, StatusCode::TOO_MANY_REQUESTS, &user, &form.csrf, view, None).await, retry_secs(wait))
         }
-        Err(ServiceError::Busy) => too_many(again(AccountView { delete_error: Some(BUSY.into()), ..Default::default() }), BUSY_RETRY_SECS),
+        Err(ServiceError::Busy) => {
+            too_many(again(AccountView { delete_error: Some(BUSY.into()), ..Default::default() }).await, BUSY_RETRY_SECS)
+        }
         Err(e) => internal_error(e),
     }
 }

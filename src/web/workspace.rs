@@ -66,9 +66,12 @@ fn spaced(status: &str) -> String {
 
 async fn render(state: &AppState, user: &User, csrf_token: &str) -> Result<Response, ServiceError> {
     let p = reader(user);
-    let (today, due) = state.app.tasks_due_by_today(&p).await?;
-    let projects = state.app.all_projects_with_open_counts(&p).await?;
-    let activity = state.app.recent_changes(&p, RECENT).await?;
+    let ((today, due), projects, activity) = p
+        .acting(async {
+            let due = state.app.tasks_due_by_today(&p).await?;
+            Ok::<_, ServiceError>((due, state.app.all_projects_with_open_counts(&p).await?, state.app.recent_changes(&p, RECENT).await?))
+        })
+        .await?;
     let names: BTreeMap<uuid::Uuid, &str> = projects.iter().map(|(project, _)| (project.id, project.name.as_str())).collect();
     let mut by_project: BTreeMap<(bool, String), Vec<TaskRow>> = BTreeMap::new();
     for task in &due {

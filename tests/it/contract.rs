@@ -94,9 +94,25 @@ async fn the_seed_curl_example_lists_the_tools() {
         "capture_to_inbox",
         "convert_inbox_item",
         "dismiss_inbox_item",
+        "get_meeting",
+        "record_meeting_notes",
+        "create_follow_ups",
+        "export_workspace",
+        "list_workflows",
+        "create_workflow",
+        "run_workflow",
+        "list_workflow_runs",
+        "list_events",
+        "get_event",
+        "create_event",
+        "update_event",
+        "delete_event",
+        "find_free_time",
     ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
+    // Exactly the 52 tools of the catalogue (TOOLS.md): nothing HTTP-only leaks into the list.
+    assert_eq!(names.len(), 52, "{names:?}");
     // Every tool carries a description, both schemas and truthful annotations.
     for tool in body["result"]["tools"].as_array().unwrap() {
         assert!(tool["description"].as_str().is_some_and(|d| d.len() > 10), "{tool}");
@@ -104,7 +120,7 @@ async fn the_seed_curl_example_lists_the_tools() {
         assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
         let read_only = tool["annotations"]["readOnlyHint"].as_bool().unwrap();
         let name = tool["name"].as_str().unwrap();
-        assert_eq!(read_only, ["list_", "get_", "find_", "search_"].iter().any(|p| name.starts_with(p)), "{name}");
+        assert_eq!(read_only, ["list_", "get_", "find_", "search_", "export_"].iter().any(|p| name.starts_with(p)), "{name}");
         // Destructive: what deletes, and taking a tag off an item (tagging only adds).
         let destructive = name.starts_with("delete_") || name.starts_with("untag_");
         assert_eq!(tool["annotations"]["destructiveHint"].as_bool().unwrap(), destructive, "{name}");

@@ -56,6 +56,18 @@ pub fn on_postgres() -> bool {
     postgres_base().is_some()
 }
 
+/// The role the suite's servers serve as on the shared PostgreSQL (`postgres_role`). The suite
+/// connects as a superuser, whom row-level security does not bind: serving as this role instead,
+/// every test on PostgreSQL runs behind the policies, which proves they let through everything
+/// the workspace does for its own user.
+pub const POSTGRES_ROLE: &str = "navis_test_serving";
+
+/// Whether `url` is a database on the suite's shared PostgreSQL (not, say, a test's own server).
+fn on_shared_postgres(url: &str) -> bool {
+    let server = |u: &str| url::Url::parse(u).ok().map(|u| (u.host_str().map(str::to_owned), u.port()));
+    postgres_base().is_some_and(|base| server(&base).is_some() && server(&base) == server(url))
+}
+
 /// A database of the test's own: a SQLite file in its directory, or a new PostgreSQL database.
 pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match postgres_base() {
@@ -64,6 +76,11 @@ pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
             use sqlx::Connection;
             let name = format!("navis_t_{}", uuid::Uuid::new_v4().simple());
             let mut admin = sqlx::PgConnection::connect(&base).await.expect("PostgreSQL is reachable at NAVIS_TEST_POSTGRES");
+            // Roles belong to the whole server; tests in other processes may be making it too.
+            let role = format!(
+                "DO $$ BEGIN CREATE ROLE {POSTGRES_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            );
+            sqlx::raw_sql(&role).execute(&mut admin).await.expect("create the serving role");
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
             admin.close().await.ok();
             let mut url = url::Url::parse(&base).expect("NAVIS_TEST_POSTGRES is a URL");
@@ -94,6 +111,7 @@ impl TestServer {
             listen: Some(addr.to_string()),
             data_dir: Some(dir.path().to_path_buf()),
             database_url: Some(database_url.clone()),
+            postgres_role: on_shared_postgres(&database_url).then(|| POSTGRES_ROLE.to_owned()),
             max_body_bytes: options.max_body_bytes,
             allow_signup: options.allow_signup,
             conformance_fixtures: Some(options.conformance_fixtures),

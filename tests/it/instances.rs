@@ -78,3 +78,119 @@ async fn an_oauth_flow_may_start_on_one_instance_and_finish_on_another() {
     a.app.disconnect(user, grant).await.unwrap();
     assert_eq!(b.rpc(Some(token), list).await.status(), 401, "disconnected on A, refused on B");
 }
+
+/// A load balancer without stickiness: each request goes to the next instance in turn. Records
+/// which instance got which request (method, and whether it carried a session id).
+struct RoundRobin {
+    base: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(usize, String, bool)>>>,
+}
+
+impl RoundRobin {
+    async fn start(upstreams: Vec<String>) -> Self {
+        use axum::{body::Body, extract::Request, response::Response};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let http = reqwest::Client::new();
+        let (log, upstreams) = (seen.clone(), std::sync::Arc::new(upstreams));
+        let forward = move |request: Request| {
+            let (http, log, upstreams, next) = (http.clone(), log.clone(), upstreams.clone(), next.clone());
+            async move {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % upstreams.len();
+                let (parts, body) = request.into_parts();
+                log.lock().unwrap().push((i, parts.method.to_string(), parts.headers.contains_key("mcp-session-id")));
+                let body = axum::body::to_bytes(body, 10 << 20).await.unwrap();
+                let mut upstream = http.request(parts.method, format!("{}{}", upstreams[i], parts.uri.path()));
+                for (name, value) in &parts.headers {
+                    if name != "host" && name != "content-length" {
+                        upstream = upstream.header(name, value);
+                    }
+                }
+                let resp = upstream.body(body).send().await.unwrap();
+                let mut out = Response::builder().status(resp.status());
+                for (name, value) in resp.headers() {
+                    if name != "content-length" && name != "transfer-encoding" {
+                        out = out.header(name, value);
+                    }
+                }
+                out.body(Body::from_stream(resp.bytes_stream())).unwrap()
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(forward)).await });
+        Self { base, seen }
+    }
+}
+
+/// POSTs one JSON-RPC message to an instance; returns the status and the session id it answered with.
+async fn mcp_post(server: &TestServer, token: &str, session: Option<&str>, body: Value) -> (u16, Option<String>) {
+    let mut req = server
+        .http
+        .post(server.url(crate::harness::MCP))
+        .bearer_auth(token)
+        .header("Accept", "application/json, text/event-stream")
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    if let Some(session) = session {
+        req = req.header("Mcp-Session-Id", session).header("Mcp-Protocol-Version", "2025-06-18");
+    }
+    let resp = req.send().await.unwrap();
+    let session = resp.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_owned());
+    (resp.status().as_u16(), session)
+}
+
+#[tokio::test]
+async fn a_session_opened_on_one_instance_is_served_by_the_other_and_ends_on_both() {
+    let a = TestServer::start().await;
+    let b = TestServer::start_with(Options {
+        database_url: Some(a.database_url.clone()),
+        public_url: Some(a.base.clone()),
+        ..Default::default()
+    })
+    .await;
+    let ada = a.account("ada@example.com").await;
+    let bob = a.account("bob@example.com").await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (status, session) = mcp_post(&a, &ada.write, None, init).await;
+    let session = session.unwrap_or_else(|| panic!("no session from A ({status})"));
+    assert_eq!(mcp_post(&b, &ada.write, Some(&session), json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.0, 202);
+    assert_eq!(mcp_post(&b, &ada.read, Some(&session), list.clone()).await.0, 200, "B serves A's session");
+    assert_eq!(mcp_post(&b, &bob.read, Some(&session), list.clone()).await.0, 404, "another user's token: no such session");
+    assert_eq!(mcp_post(&a, &bob.read, Some(&session), list.clone()).await.0, 404);
+    assert_eq!(mcp_post(&a, &ada.read, Some(&session), list.clone()).await.0, 200);
+    // GET on B: no server stream there (405), which clients take as "none".
+    let get = b.http.get(b.url(crate::harness::MCP)).bearer_auth(&ada.read).header("Mcp-Session-Id", &session).send().await.unwrap();
+    assert_eq!(get.status(), 405);
+    // Ended on B: gone on A too.
+    let end = b.http.delete(b.url(crate::harness::MCP)).bearer_auth(&ada.read).header("Mcp-Session-Id", &session).send().await.unwrap();
+    assert_eq!(end.status(), 204);
+    assert_eq!(mcp_post(&a, &ada.read, Some(&session), list.clone()).await.0, 404, "ended on B, gone on A");
+    assert_eq!(mcp_post(&b, &ada.read, Some(&session), list).await.0, 404);
+    let unknown = mcp_post(&b, &ada.read, Some("not-a-session"), json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})).await;
+    assert_eq!(unknown.0, 404);
+
+    // The official TypeScript SDK behind a balancer that alternates every request.
+    let balancer = RoundRobin::start(vec![a.base.clone(), b.base.clone()]).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ts");
+    let url = format!("{}{}", balancer.base, crate::harness::MCP);
+    let token = ada.write.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node").arg("api-key-client.mjs").arg(url).arg(token).current_dir(dir).output().expect("node runs")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "TS client failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert!(seen["sessionId"].is_string(), "{seen}");
+    assert_eq!(a.ok(&ada.read, "get_task", json!({"id": seen["taskId"]})).await["title"], "Write the launch post");
+    let log = balancer.seen.lock().unwrap().clone();
+    for instance in [0, 1] {
+        assert!(
+            log.iter().any(|(i, method, in_session)| *i == instance && method == "POST" && *in_session),
+            "instance {instance} served no request of the session: {log:?}"
+        );
+    }
+}

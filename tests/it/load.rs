@@ -56,16 +56,16 @@ impl Worker {
 
     async fn mcp(&self, s: &TestServer, token: &str, name: &str, args: Value) -> Result<(), String> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": args}});
-        let resp = self.http.post(s.url(MCP)).bearer_auth(token).json(&body).send().await.map_err(|e| format!("{name}: {e}"))?;
+        let resp = self.http.post(s.url(MCP)).bearer_auth(token).json(&body).send().await.map_err(|e| format!("{name}: {}", chain(&e)))?;
         let status = resp.status();
-        let v: Value = resp.json().await.map_err(|e| format!("{name}: {e}"))?;
+        let v: Value = resp.json().await.map_err(|e| format!("{name}: {}", chain(&e)))?;
         (status == 200 && is_tool_success(&v)).then_some(()).ok_or_else(|| format!("{name}: {status} {v}"))
     }
 
     async fn api(&self, req: reqwest::RequestBuilder, what: &str) -> Result<(), String> {
-        let resp = req.send().await.map_err(|e| format!("{what}: {e}"))?;
+        let resp = req.send().await.map_err(|e| format!("{what}: {}", chain(&e)))?;
         let status = resp.status();
-        let _ = resp.bytes().await.map_err(|e| format!("{what}: {e}"))?;
+        let _ = resp.bytes().await.map_err(|e| format!("{what}: {}", chain(&e)))?;
         status.is_success().then_some(()).ok_or_else(|| format!("{what}: {status}"))
     }
 
@@ -78,7 +78,7 @@ impl Worker {
                 // token is retired, the new pair used.
                 let resp = client.refresh(s, refresh).await;
                 let status = resp.status();
-                let tokens: Value = resp.json().await.map_err(|e| format!("refresh: {e}"))?;
+                let tokens: Value = resp.json().await.map_err(|e| format!("refresh: {}", chain(&e)))?;
                 if status != 200 {
                     return Err(format!("refresh: {status} {tokens}"));
                 }
@@ -103,6 +103,17 @@ impl Worker {
             _ => self.mcp(s, &self.read_key, "list_tasks", json!({"status": "todo"})).await,
         }
     }
+}
+
+/// An error with its causes ("error sending request: connection closed before message completed").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        out.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    out
 }
 
 /// Connections that misbehave in turn: a body that stops coming, a request dropped halfway,

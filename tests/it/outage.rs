@@ -90,7 +90,7 @@ impl Drop for OwnPostgres {
 /// (JSON or not), and how long it took.
 async fn one_request(s: &TestServer, token: &str, i: usize) -> (u16, Option<Value>, Duration) {
     let started = Instant::now();
-    let resp = if i % 2 == 0 {
+    let resp = if i.is_multiple_of(2) {
         s.rpc(Some(token), json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_tasks", "arguments": {}}}))
             .await
     } else {

@@ -359,6 +359,38 @@ async fn sign_up_can_be_switched_off() {
 }
 
 #[tokio::test]
+async fn the_account_page_sets_the_time_zone_the_workspace_reads_days_in() {
+    let s = TestServer::start().await;
+    let b = browser();
+    let page = sign_up(&s, &b, "ada@example.com").await;
+    let token = token_of(&created_page(&s, &b, post_key(&s, &b, &page, &[("name", "laptop"), ("scope", "read")]).await).await);
+    let account = b.get(s.url("/settings/account")).send().await.unwrap().text().await.unwrap();
+    assert!(account.contains(r#"id="time-zone" name="time_zone""#) && account.contains(r#"value="UTC""#), "{account}");
+    assert!(account.contains(r#"<option value="Europe/Berlin">"#), "the field suggests every zone");
+    let set =
+        |zone: &'static str| b.post(s.url("/settings/account/time-zone")).form(&[("time_zone", zone), ("csrf", &csrf_of(&account))]).send();
+
+    // An unknown zone: the error beside the field, the input kept, nothing changed.
+    let resp = set("Mars/Olympus").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"aria-invalid="true""#) && html.contains(r#"id="time-zone-error""#), "{html}");
+    assert!(html.contains(r#"value="Mars/Olympus""#), "{html}");
+    let me = s.ok(&token, "get_current_user", json!({})).await;
+    assert_eq!(me["time_zone"], "UTC");
+
+    let resp = set("Asia/Tokyo").await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.headers()["location"].to_str().unwrap()), (303, "/settings/account"));
+    let after = b.get(s.url("/settings/account")).send().await.unwrap().text().await.unwrap();
+    assert!(after.contains("Your time zone is now Asia/Tokyo.") && after.contains(r#"value="Asia/Tokyo""#), "{after}");
+    assert_eq!(s.ok(&token, "get_current_user", json!({})).await["time_zone"], "Asia/Tokyo");
+    // Without the form's CSRF token nothing changes.
+    let forged = b.post(s.url("/settings/account/time-zone")).form(&[("time_zone", "UTC")]).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(s.ok(&token, "get_current_user", json!({})).await["time_zone"], "Asia/Tokyo");
+}
+
+#[tokio::test]
 async fn changing_the_password_signs_out_other_browsers_and_deleting_the_account_removes_everything() {
     let s = TestServer::start().await;
     let b = browser();

@@ -48,28 +48,22 @@ async fn the_official_typescript_sdk_connects_with_an_api_key_over_json_response
     typescript_api_key_client(crate::harness::Options { mcp_sessions: Some(false), ..Default::default() }, false).await;
 }
 
-#[tokio::test]
-async fn the_official_python_sdk_connects_with_an_api_key() {
+/// Runs a script of the official Python SDK's client (tests/clients/py) with these arguments;
+/// returns the one JSON line it prints.
+pub async fn python_client(script: &str, args: &[&str]) -> Value {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/py");
     let python = dir.join(".venv/bin/python");
     assert!(python.exists(), "the Python SDK is not installed: scripts/test.sh creates tests/clients/py/.venv");
+    let out = tokio::process::Command::new(python).arg(script).args(args).current_dir(&dir).output().await.unwrap();
+    assert!(out.status.success(), "{script} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+#[tokio::test]
+async fn the_official_python_sdk_connects_with_an_api_key() {
     let s = TestServer::start().await;
     let a = s.account("ada@example.com").await;
-    let out = tokio::process::Command::new(python)
-        .arg("api_key_client.py")
-        .arg(s.url(MCP))
-        .arg(&a.write)
-        .current_dir(&dir)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "Python client failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let seen = python_client("api_key_client.py", &[&s.url(MCP), &a.write]).await;
     assert!(seen["toolNames"].as_array().unwrap().iter().any(|t| t == "list_tasks"));
     assert_eq!(seen["projectTaskIds"], serde_json::json!([seen["taskId"]]));
     assert!(seen["promptText"].as_str().unwrap().contains("Garden"));

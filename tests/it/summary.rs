@@ -91,7 +91,8 @@ async fn the_summary_counts_each_users_own_items_with_today_in_their_time_zone()
     s.ok(&a.write, "create_task", json!({"title": "Done late", "due_date": "2026-05-01", "status": "done"})).await;
     s.ok(&a.write, "create_task", json!({"title": "Later", "due_date": "2026-05-20"})).await;
     s.ok(&a.write, "create_note", json!({"title": "Notes"})).await;
-    let soon = s.ok(&a.write, "create_event", json!({"title": "Soon", "start": "2026-05-06T09:00:00Z", "end": "2026-05-06T10:00:00Z"})).await;
+    let soon =
+        s.ok(&a.write, "create_event", json!({"title": "Soon", "start": "2026-05-06T09:00:00Z", "end": "2026-05-06T10:00:00Z"})).await;
     s.ok(&a.write, "create_event", json!({"title": "Far", "start": "2026-06-06T09:00:00Z", "end": "2026-06-06T10:00:00Z"})).await;
     let goal = s.ok(&a.write, "create_goal", json!({"title": "Ship v2"})).await;
     s.ok(&a.write, "link_to_goal", json!({"goal_id": goal["id"], "item_type": "project", "item_id": p["id"]})).await;
@@ -163,7 +164,14 @@ async fn plan_week_embeds_the_weeks_tasks_events_and_active_goals_in_the_users_t
     let week = s.rpc_ok(&a.read, "prompts/get", json!({"name": "plan_week", "arguments": {"focus": "fundraising"}})).await;
     let text = week["result"]["messages"][0]["content"]["text"].as_str().unwrap();
     assert!(text.contains("Today is 2026-05-05 (time zone Asia/Tokyo)") && text.contains("through 2026-05-11"), "{text}");
-    for present in ["Write the brief", "Board meeting", "Thu 2026-05-07 10:00 to 11:00", "Late Monday call", "Raise the seed round (40% done, target 2026-09-30)", "fundraising"] {
+    for present in [
+        "Write the brief",
+        "Board meeting",
+        "Thu 2026-05-07 10:00 to 11:00",
+        "Late Monday call",
+        "Raise the seed round (40% done, target 2026-09-30)",
+        "fundraising",
+    ] {
         assert!(text.contains(present), "{present} missing: {text}");
     }
     for absent in ["Next week's task", "After the week", "Already over", "Old achieved goal", "Bob"] {

@@ -19,13 +19,13 @@ pub struct ListActivityArgs {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ActivityView {
-    /// What changed: `project`, `task`, `note`, `tag`, `event`, `goal` or `inbox_item`.
+    /// What changed: `project`, `task`, `note`, `tag`, `event`, `goal`, `inbox_item` or `workflow`.
     #[serde(rename = "type")]
     pub entity_type: String,
     pub id: Uuid,
     /// The item's title (or name) at the time.
     pub title: String,
-    /// created, updated, archived, completed, commented, appended, tagged, untagged, deleted, or for an inbox item captured, converted or dismissed.
+    /// created, updated, archived, completed, commented, appended, tagged, untagged, deleted, or for an inbox item captured, converted or dismissed, or for a workflow ran.
     pub action: String,
     pub at: DateTime<Utc>,
 }

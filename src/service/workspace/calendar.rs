@@ -117,6 +117,10 @@ pub struct EventList {
 pub struct DeletedEvent {
     pub id: Uuid,
     pub deleted: bool,
+    /// Notes that were about the event: kept, now about none.
+    pub notes_unlinked: u64,
+    /// Its follow-up tasks: kept, now of no meeting.
+    pub tasks_unlinked: u64,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -581,10 +585,11 @@ impl App {
 
     pub async fn delete_event(&self, p: &Principal, args: EventIdArgs) -> ServiceResult<DeletedEvent> {
         let event = self.own_event(p, &args.id).await?;
-        if !self.store.delete_event(p.user_id, event.id, &self.activity(p, "event", event.id, &event.title, "deleted")).await? {
+        let activity = self.activity(p, "event", event.id, &event.title, "deleted");
+        let Some(deletion) = self.store.delete_event(p.user_id, event.id, &activity).await? else {
             return Err(not_found("event", &args.id));
-        }
-        Ok(DeletedEvent { id: event.id, deleted: true })
+        };
+        Ok(DeletedEvent { id: event.id, deleted: true, notes_unlinked: deletion.notes_unlinked, tasks_unlinked: deletion.tasks_unlinked })
     }
 
     /// Every event overlapping `[from, to)`, by start (at most `MAX_SCANNED`).

@@ -80,7 +80,7 @@ pub struct GoalView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn goal_view(g: Goal, tally: TaskTally) -> GoalView {
+pub(crate) fn goal_view(g: Goal, tally: TaskTally) -> GoalView {
     let (progress, progress_source) = if tally.total > 0 {
         (u32::try_from(tally.done * 100 / tally.total).unwrap_or(0), ProgressSource::Tasks)
     } else {

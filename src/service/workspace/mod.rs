@@ -10,15 +10,18 @@ use crate::store::Activity;
 pub mod activity;
 pub mod calendar;
 pub mod comments;
+pub mod export;
 pub mod goals;
 pub mod inbox;
 pub mod me;
+pub mod meetings;
 pub mod notes;
 pub mod projects;
 pub mod search;
 pub mod summary;
 pub mod tags;
 pub mod tasks;
+pub mod workflows;
 
 /// Free text: anything but NUL, which PostgreSQL cannot store. (The patterns are stated in the
 /// input schemas, in a syntax every JSON Schema engine reads alike, and enforced here.)

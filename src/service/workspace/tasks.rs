@@ -61,6 +61,8 @@ impl Priority {
 pub struct TaskView {
     pub id: Uuid,
     pub project_id: Option<Uuid>,
+    /// The meeting (calendar event) it is a follow-up of.
+    pub event_id: Option<Uuid>,
     pub title: String,
     /// Markdown.
     pub description: String,
@@ -82,6 +84,7 @@ impl From<Task> for TaskView {
         Self {
             id: t.id,
             project_id: t.project_id,
+            event_id: t.event_id,
             title: t.title,
             description: t.description,
             status: t.status,
@@ -136,6 +139,8 @@ pub struct DeletedTask {
 pub struct ListTasksArgs {
     /// Only tasks of this project (UUID).
     pub project_id: Option<String>,
+    /// Only the follow-ups of this meeting (the event's UUID).
+    pub event_id: Option<String>,
     /// Only tasks in this status. Done tasks are left out unless asked for here or with include_done.
     pub status: Option<TaskStatus>,
     pub priority: Option<Priority>,
@@ -269,6 +274,7 @@ impl App {
         }
         let filter = TaskFilter {
             project_id,
+            event_id: args.event_id.as_deref().map(|id| parse_id("event", id)).transpose()?,
             statuses: args.status.map(|s| vec![s.as_str().to_owned()]).unwrap_or_default(),
             priority: args.priority.map(|x| x.as_str().to_owned()),
             due_from: args.due_after,
@@ -297,6 +303,7 @@ impl App {
             id: Uuid::now_v7(),
             user_id: p.user_id,
             project_id: self.own_project_id(p, args.project_id.as_deref()).await?,
+            event_id: None,
             title: required_text("title", &args.title, MAX_TITLE)?,
             description: optional_text("description", args.description.as_deref().unwrap_or(""), MAX_DESCRIPTION)?,
             status: status.as_str().to_owned(),
@@ -319,28 +326,32 @@ impl App {
 
     /// All or nothing: every task is validated before any is written, and they are written in one transaction.
     pub async fn create_tasks(&self, p: &Principal, args: CreateTasksArgs) -> ServiceResult<CreatedTasks> {
-        if args.tasks.is_empty() || args.tasks.len() > MAX_BATCH {
-            return Err(ServiceError::field(
-                "tasks",
-                format!("tasks must hold between 1 and {MAX_BATCH} tasks (got {}).", args.tasks.len()),
-            ));
+        let mut tasks = self.new_tasks(p, "tasks", args.tasks).await?;
+        let activities: Vec<_> = tasks.iter().map(|t| self.activity(p, "task", t.id, &t.title, "created")).collect();
+        self.store.insert_tasks(&mut tasks, &activities).await?;
+        Ok(CreatedTasks { created: tasks.len(), tasks: tasks.into_iter().map(Into::into).collect() })
+    }
+
+    /// The tasks a batch describes, every one checked (nothing is written); an error names the
+    /// batch's field and the task's place in it (`tasks[2].due_date`).
+    pub(crate) async fn new_tasks(&self, p: &Principal, field: &str, batch: Vec<CreateTaskArgs>) -> ServiceResult<Vec<Task>> {
+        if batch.is_empty() || batch.len() > MAX_BATCH {
+            return Err(ServiceError::field(field, format!("{field} must hold between 1 and {MAX_BATCH} tasks (got {}).", batch.len())));
         }
         let now = self.now();
-        let mut tasks = Vec::with_capacity(args.tasks.len());
-        for (i, t) in args.tasks.into_iter().enumerate() {
+        let mut tasks = Vec::with_capacity(batch.len());
+        for (i, t) in batch.into_iter().enumerate() {
             let task = self.new_task(p, t, now).await.map_err(|e| match e {
-                ServiceError::Invalid(m) => ServiceError::Invalid(format!("tasks[{i}]: {m} No task was created.")),
-                ServiceError::InvalidField { field, message } => {
-                    ServiceError::field(format!("tasks[{i}].{field}"), format!("tasks[{i}]: {message} No task was created."))
+                ServiceError::Invalid(m) => ServiceError::Invalid(format!("{field}[{i}]: {m} No task was created.")),
+                ServiceError::InvalidField { field: inner, message } => {
+                    ServiceError::field(format!("{field}[{i}].{inner}"), format!("{field}[{i}]: {message} No task was created."))
                 }
-                ServiceError::NotFound(m) => ServiceError::NotFound(format!("tasks[{i}]: {m} No task was created.")),
+                ServiceError::NotFound(m) => ServiceError::NotFound(format!("{field}[{i}]: {m} No task was created.")),
                 other => other,
             })?;
             tasks.push(task);
         }
-        let activities: Vec<_> = tasks.iter().map(|t| self.activity(p, "task", t.id, &t.title, "created")).collect();
-        self.store.insert_tasks(&mut tasks, &activities).await?;
-        Ok(CreatedTasks { created: tasks.len(), tasks: tasks.into_iter().map(Into::into).collect() })
+        Ok(tasks)
     }
 
     pub async fn update_task(&self, p: &Principal, args: UpdateTaskArgs) -> ServiceResult<TaskView> {
