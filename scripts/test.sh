@@ -67,3 +67,10 @@ elif [ "${NAVIS_REQUIRE_POSTGRES:-0}" = "1" ]; then
 else
   echo "PostgreSQL not reachable at $PG_URL: the PostgreSQL pass was skipped" >&2
 fi
+
+# 3. Fuzzing, briefly: each fuzz target for 8 s from its committed corpus, with the quicker
+#    build of `--quick` (README "Fuzzing": on 2 idle cores about 1 min to install cargo-fuzz,
+#    5 min to build the targets, 2 min to run them). `cargo nextest run` above already replayed
+#    every corpus and regression input; this looks for new ones, and fails the run if a target
+#    finds a crash, a hang or a memory blow-up. The long runs: see scripts/fuzz.sh.
+scripts/fuzz.sh --quick 8

@@ -150,7 +150,10 @@ pub fn parse(token: &str) -> Result<ParsedToken<'_>, TokenFormatError> {
 }
 
 /// CRC-32 of everything before the checksum, as 6 base62 digits (62^6 > 2^32).
-fn checksum(signed: &str) -> String {
+///
+/// Public for the fuzz target, which re-assembles parsed tokens with it.
+#[doc(hidden)]
+pub fn checksum(signed: &str) -> String {
     let mut n = crc32fast::hash(signed.as_bytes()) as u64;
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {

@@ -217,7 +217,7 @@ pub fn resource_metadata_url(settings: &Settings, request_path: &str) -> String 
 /// itself would answer 415 in plain text): -32700 when it is not JSON serde can read (invalid
 /// UTF-8, a lone surrogate, a number out of range, nesting deeper than 127), -32600 when it is
 /// JSON but not one JSON-RPC message.
-fn undecodable(body: &[u8], error: &serde_json::Error) -> Response {
+pub fn undecodable(body: &[u8], error: &serde_json::Error) -> Response {
     use serde_json::error::Category;
     if matches!(error.classify(), Category::Syntax | Category::Eof | Category::Io) {
         return jsonrpc_error(

@@ -40,11 +40,39 @@ struct Envelope<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CallParams<'a> {
+pub struct CallParams<'a> {
     #[serde(borrow)]
-    name: &'a str,
+    pub name: &'a str,
     #[serde(default)]
-    arguments: Option<JsonObject>,
+    pub arguments: Option<JsonObject>,
+}
+
+/// A request the fast path takes: its id (echoed byte for byte), its method, and for
+/// `tools/call` the tool and its arguments.
+pub struct PlainRequest<'a> {
+    pub id: &'a RawValue,
+    pub method: &'a str,
+    pub call: Option<CallParams<'a>>,
+}
+
+/// The body read as the fast path reads it: `None` for anything but the plainest `ping`,
+/// `tools/list` or `tools/call` of a known tool. Public for the fuzz target, which checks
+/// that rmcp reads every body this accepts the same way.
+pub fn plain_request(body: &[u8]) -> Option<PlainRequest<'_>> {
+    let envelope: Envelope = serde_json::from_slice(body).ok()?;
+    if envelope.jsonrpc != "2.0" || !plain_id(envelope.id.get()) {
+        return None;
+    }
+    let call = match envelope.method {
+        "ping" | "tools/list" if envelope.params.is_none_or(|p| p.get().trim() == "{}") => None,
+        "tools/call" => {
+            let call: CallParams = serde_json::from_str(envelope.params?.get()).ok()?;
+            tools::find(call.name)?;
+            Some(call)
+        }
+        _ => return None,
+    };
+    Some(PlainRequest { id: envelope.id, method: envelope.method, call })
 }
 
 /// A result as rmcp sends it to a peer on a version before 2026-07-28: no `resultType: complete`.
@@ -57,11 +85,11 @@ fn legacy(result: impl Into<ServerResult>) -> Option<String> {
 /// The `tools/list` result, serialised once.
 static TOOLS_LIST: LazyLock<Option<String>> = LazyLock::new(|| legacy(ListToolsResult::with_all_items(tools::TOOLS.clone())));
 
-/// An id echoed byte for byte must be one rmcp would echo the same: an integer, or a string
-/// with nothing to unescape.
+/// An id echoed byte for byte must be one rmcp would echo the same: an integer (not `-0`, which
+/// rmcp writes back as `0`), or a string with nothing to unescape.
 fn plain_id(raw: &str) -> bool {
     let digits = raw.strip_prefix('-').unwrap_or(raw);
-    let integer = !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit());
+    let integer = raw != "-0" && !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit());
     let string = raw.len() >= 2
         && raw.starts_with('"')
         && raw.ends_with('"')
@@ -110,19 +138,8 @@ pub async fn try_answer(state: &McpState, parts: &Parts, body: &Bytes, metadata_
     if !state.settings.mcp_fast_path || state.settings.conformance_fixtures || !plain_headers(state, &parts.headers) {
         return None;
     }
-    let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    if envelope.jsonrpc != "2.0" || !plain_id(envelope.id.get()) {
-        return None;
-    }
-    let call = match envelope.method {
-        "ping" | "tools/list" if envelope.params.is_none_or(|p| p.get().trim() == "{}") => None,
-        "tools/call" => {
-            let call: CallParams = serde_json::from_str(envelope.params?.get()).ok()?;
-            tools::find(call.name)?;
-            Some(call)
-        }
-        _ => return None,
-    };
+    let envelope = plain_request(body)?;
+    let call = envelope.call;
     state.app.metrics.fast_path();
     let principal = match bearer::authenticate(&state.app, &parts.headers, metadata_url).await {
         Ok(principal) => principal,
@@ -203,7 +220,8 @@ mod tests {
         for ok in ["1", "0", "-7", "123456789012345678", r#""abc""#, r#""""#, r#""a-b_c 1""#] {
             assert!(plain_id(ok), "{ok}");
         }
-        for no in ["1.0", "1e3", "null", "true", "{}", "[]", r#""a\"b""#, r#""\u0041""#, "1234567890123456789", "-", "", "\"x"] {
+        // `-0` was found by the fuzz target `fast_path`: rmcp answers it with id `0`.
+        for no in ["1.0", "1e3", "null", "true", "{}", "[]", r#""a\"b""#, r#""\u0041""#, "1234567890123456789", "-", "", "\"x", "-0"] {
             assert!(!plain_id(no), "{no}");
         }
     }

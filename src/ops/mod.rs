@@ -102,6 +102,7 @@ pub struct Operation {
     /// Served over HTTP as a stream of chunks rather than one buffered body (the export).
     pub stream: Option<Streamer>,
     run: Runner,
+    check: fn(JsonObject) -> Result<(), OpError>,
 }
 
 /// An operation whose HTTP body is written as it is produced: chunks of its JSON result, the
@@ -130,7 +131,7 @@ impl From<ServiceError> for OpError {
 }
 
 impl Operation {
-    fn new<In: JsonSchema, Out: JsonSchema>(
+    fn new<In: JsonSchema + DeserializeOwned, Out: JsonSchema>(
         name: &'static str,
         title: &'static str,
         effect: Effect,
@@ -149,6 +150,7 @@ impl Operation {
             tool: true,
             stream: None,
             run,
+            check: check_args::<In>,
         }
     }
 
@@ -174,6 +176,12 @@ impl Operation {
             return Err(OpError::Forbidden);
         }
         p.acting((self.run)(app, p, args)).await
+    }
+
+    /// Parses the arguments as `call` does, without running anything: the fuzz target
+    /// `tool_args` reaches every operation's input type through this, by name.
+    pub fn check_args(&self, args: JsonObject) -> Result<(), OpError> {
+        (self.check)(args)
     }
 }
 
@@ -242,6 +250,10 @@ pub(crate) fn parse<T: DeserializeOwned>(args: JsonObject) -> Result<T, OpError>
         };
         OpError::Arguments { field, detail }
     })
+}
+
+fn check_args<T: DeserializeOwned>(args: JsonObject) -> Result<(), OpError> {
+    parse::<T>(args).map(drop)
 }
 
 fn missing_field(detail: &str) -> Option<&str> {

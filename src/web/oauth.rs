@@ -102,7 +102,10 @@ fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
 }
 
 /// The token request from the form plus client credentials from an HTTP Basic header.
-fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, HashMap<String, String>), OAuthError> {
+///
+/// Public for the fuzz target.
+#[doc(hidden)]
+pub fn token_request(headers: &HeaderMap, body: &[u8]) -> Result<(TokenRequest, HashMap<String, String>), OAuthError> {
     let mut form = parse_form(body)?;
     let mut req = TokenRequest {
         grant_type: form.remove("grant_type"),
@@ -322,7 +325,10 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: By
 }
 
 /// Form bodies into a struct, through JSON so that `#[serde(flatten)]` works.
-fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+///
+/// Public for the fuzz target.
+#[doc(hidden)]
+pub fn serde_urlencoded_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
     let map: serde_json::Map<String, Value> =
         url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
     serde_json::from_value(Value::Object(map))

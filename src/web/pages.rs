@@ -157,12 +157,17 @@ const HOME: &str = "/settings/connected-apps";
 
 /// Where to go after signing in: `next` resolved against the public URL, accepted only when
 /// the result is on the public URL's origin, and then only as its path and query. Any control
-/// character (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`) is refused.
-fn safe_next(settings: &Settings, next: &str) -> String {
+/// character (browsers drop tabs and newlines, turning `/\t/evil` into `//evil`) is refused, and
+/// so is a path that starts with `//` once dot segments are removed (`/.//evil`): a browser reads
+/// `Location: //evil` as another host.
+///
+/// Public for the fuzz target.
+#[doc(hidden)]
+pub fn safe_next(settings: &Settings, next: &str) -> String {
     let base = url::Url::parse(&format!("{}/", settings.public_url));
     let resolved = base.as_ref().ok().filter(|_| next.starts_with('/') && !next.chars().any(char::is_control)).and_then(|base| {
         let url = base.join(next).ok()?;
-        (url.origin() == base.origin()).then(|| match url.query() {
+        (url.origin() == base.origin() && !url.path().starts_with("//")).then(|| match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         })
@@ -564,7 +569,10 @@ pub struct CreateKeyForm {
 }
 
 /// The moment a key made with this form stops working, or why the form's choice cannot be used.
-fn chosen_expiry(form: &CreateKeyForm, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, String> {
+///
+/// Public for the fuzz target.
+#[doc(hidden)]
+pub fn chosen_expiry(form: &CreateKeyForm, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, String> {
     let date = form.expires.trim();
     let from_date = |date: &str| {
         NaiveDate::parse_from_str(date, "%Y-%m-%d")
@@ -967,6 +975,9 @@ mod tests {
             "javascript:alert(1)",
             "evil",
             "/%09/evil.example",
+            "/.//evil.example",
+            "/x/..//evil.example",
+            "/./\\evil.example",
         ] {
             let next = safe_next(&s, evil);
             assert!(next == HOME || (next.starts_with('/') && !next.starts_with("//")), "{evil:?} → {next}");
@@ -975,6 +986,9 @@ mod tests {
         assert_eq!(safe_next(&s, "/\t/evil.example/x"), HOME);
         assert_eq!(safe_next(&s, "//evil.example"), HOME);
         assert_eq!(safe_next(&s, "/\\evil.example"), HOME);
+        // Found by the fuzz target `next`: dot segments removed, `/.//evil` became `//evil`.
+        assert_eq!(safe_next(&s, "/.//evil.example"), HOME);
+        assert_eq!(safe_next(&s, "/x/..//evil.example/p?q"), HOME);
     }
 
     /// A key or app named to break out of the markup comes out as text, wherever it is shown:

@@ -13,6 +13,7 @@ mod contract;
 mod crash;
 mod export;
 mod fast_path;
+mod fuzz_corpus;
 mod goals;
 mod inbox;
 mod instances;

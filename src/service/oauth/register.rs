@@ -35,49 +35,67 @@ fn invalid_metadata(description: impl Into<String>) -> OAuthError {
     OAuthError::new("invalid_client_metadata", description)
 }
 
+/// A registration that passed every rule: what `register_client` records, less the id and secret.
+#[derive(Debug, Clone)]
+pub struct CheckedRegistration {
+    pub name: String,
+    /// The acceptable redirect URIs, in order, without repeats.
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scope: Option<&'static str>,
+}
+
+/// The registration rules, without I/O (the fuzz target calls this too).
+pub fn check_registration(req: &RegistrationRequest) -> OAuthResult<CheckedRegistration> {
+    let uris = req.redirect_uris.as_deref().unwrap_or_default();
+    if uris.is_empty() {
+        return Err(OAuthError::new("invalid_redirect_uri", "redirect_uris is required: at least one redirect URI."));
+    }
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(OAuthError::new("invalid_redirect_uri", format!("At most {MAX_REDIRECT_URIS} redirect URIs.")));
+    }
+    let mut accepted: Vec<String> = Vec::new();
+    let mut rejected = Vec::new();
+    for uri in uris {
+        match check_redirect_uri(uri) {
+            Ok(()) if !accepted.contains(uri) => accepted.push(uri.clone()),
+            Ok(()) => {}
+            Err(reason) => rejected.push(reason),
+        }
+    }
+    if accepted.is_empty() {
+        return Err(OAuthError::new("invalid_redirect_uri", format!("No acceptable redirect URI: {}", rejected.join("; "))));
+    }
+    let grant_types: Vec<String> = match &req.grant_types {
+        None => vec!["authorization_code".into(), "refresh_token".into()],
+        Some(types) => types.iter().filter(|t| *t == "authorization_code" || *t == "refresh_token").cloned().collect(),
+    };
+    if !grant_types.iter().any(|t| t == "authorization_code") {
+        return Err(invalid_metadata("grant_types must include authorization_code."));
+    }
+    if let Some(types) = &req.response_types
+        && !types.iter().any(|t| t == "code")
+    {
+        return Err(invalid_metadata("response_types must include code."));
+    }
+    let method = req.token_endpoint_auth_method.clone().unwrap_or_else(|| "none".into());
+    if !AUTH_METHODS.contains(&method.as_str()) {
+        return Err(invalid_metadata(format!("token_endpoint_auth_method must be one of {}.", AUTH_METHODS.join(", "))));
+    }
+    let name =
+        req.client_name.as_deref().map(|n| n.trim().chars().take(100).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or_else(|| {
+            url::Url::parse(&accepted[0]).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "Unnamed app".into())
+        });
+    let scope = req.scope.as_deref().and_then(Access::from_scope_list).map(|a| a.granted_scopes());
+    Ok(CheckedRegistration { name, redirect_uris: accepted, grant_types, token_endpoint_auth_method: method, scope })
+}
+
 impl App {
     /// Registers a client; returns the 201 body (full metadata, never a `null` field).
     pub async fn register_client(&self, req: RegistrationRequest) -> OAuthResult<Value> {
-        let uris = req.redirect_uris.unwrap_or_default();
-        if uris.is_empty() {
-            return Err(OAuthError::new("invalid_redirect_uri", "redirect_uris is required: at least one redirect URI."));
-        }
-        if uris.len() > MAX_REDIRECT_URIS {
-            return Err(OAuthError::new("invalid_redirect_uri", format!("At most {MAX_REDIRECT_URIS} redirect URIs.")));
-        }
-        let mut accepted: Vec<String> = Vec::new();
-        let mut rejected = Vec::new();
-        for uri in uris {
-            match check_redirect_uri(&uri) {
-                Ok(()) if !accepted.contains(&uri) => accepted.push(uri),
-                Ok(()) => {}
-                Err(reason) => rejected.push(reason),
-            }
-        }
-        if accepted.is_empty() {
-            return Err(OAuthError::new("invalid_redirect_uri", format!("No acceptable redirect URI: {}", rejected.join("; "))));
-        }
-        let grant_types: Vec<String> = match req.grant_types {
-            None => vec!["authorization_code".into(), "refresh_token".into()],
-            Some(types) => types.into_iter().filter(|t| t == "authorization_code" || t == "refresh_token").collect(),
-        };
-        if !grant_types.iter().any(|t| t == "authorization_code") {
-            return Err(invalid_metadata("grant_types must include authorization_code."));
-        }
-        if let Some(types) = &req.response_types
-            && !types.iter().any(|t| t == "code")
-        {
-            return Err(invalid_metadata("response_types must include code."));
-        }
-        let method = req.token_endpoint_auth_method.unwrap_or_else(|| "none".into());
-        if !AUTH_METHODS.contains(&method.as_str()) {
-            return Err(invalid_metadata(format!("token_endpoint_auth_method must be one of {}.", AUTH_METHODS.join(", "))));
-        }
-        let name = req.client_name.map(|n| n.trim().chars().take(100).collect::<String>()).filter(|n| !n.is_empty()).unwrap_or_else(|| {
-            url::Url::parse(&accepted[0]).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "Unnamed app".into())
-        });
-        let scope = req.scope.as_deref().and_then(Access::from_scope_list).map(|a| a.granted_scopes());
-
+        let CheckedRegistration { name, redirect_uris: accepted, grant_types, token_endpoint_auth_method: method, scope } =
+            check_registration(&req)?;
         let now = self.now();
         let client_id = random_base62(24);
         let secret = (method != "none").then(|| random_token(32));

@@ -418,7 +418,9 @@ fn encode_event_cursor(e: &Event) -> String {
     CURSOR.encode(bytes)
 }
 
-fn decode_event_cursor(cursor: Option<&str>) -> ServiceResult<Option<EventCursor>> {
+/// Public for the fuzz target `cursor`.
+#[doc(hidden)]
+pub fn decode_event_cursor(cursor: Option<&str>) -> ServiceResult<Option<EventCursor>> {
     let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
     let invalid =
         || ServiceError::field("cursor", "cursor is not valid: pass the next_cursor of a previous page, or leave it out to start over.");
