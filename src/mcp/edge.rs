@@ -389,10 +389,7 @@ async fn roam(state: &McpState, request: Request, digest: &[u8]) -> Response {
         Method::POST => {
             let (mut parts, body) = request.into_parts();
             parts.headers.remove(SESSION_HEADER);
-            let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-            if !(accept.contains("application/json") && accept.contains("text/event-stream")) {
-                parts.headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
-            }
+            accept_both(&mut parts.headers);
             serve(state.mcp.sessionless.clone(), Request::from_parts(parts, body)).await
         }
         _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST, DELETE")]).into_response(),
@@ -473,11 +470,7 @@ async fn post(state: &McpState, request: Request, metadata_url: &str) -> Respons
 
     let with_session = state.mcp.sessions_enabled && (opens_session || parts.headers.contains_key(SESSION_HEADER));
     if !with_session || !parts.headers.contains_key(header::ACCEPT) {
-        // rmcp demands both media types; the seed's curl sends no Accept at all.
-        let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !(accept.contains("application/json") && accept.contains("text/event-stream")) {
-            parts.headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
-        }
+        accept_both(&mut parts.headers);
     }
     let request = Request::from_parts(parts, Body::from(bytes));
     if !with_session {
@@ -487,6 +480,15 @@ async fn post(state: &McpState, request: Request, metadata_url: &str) -> Respons
         (true, principal) => open_session(state, principal.map(|p| p.user_id), request).await,
         (false, Some(principal)) => in_session(state, principal.user_id, request, false).await,
         (false, None) => bearer::unauthorized(metadata_url, crate::service::AuthFailure::Missing),
+    }
+}
+
+/// rmcp's sessionless transport demands both media types in `Accept`; the seed's curl sends no
+/// `Accept` at all, and a request roaming from another instance's session may send either.
+fn accept_both(headers: &mut axum::http::HeaderMap) {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(accept.contains("application/json") && accept.contains("text/event-stream")) {
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
     }
 }
 
