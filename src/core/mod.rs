@@ -3,6 +3,7 @@ pub mod clock;
 pub mod free_time;
 pub mod net;
 pub mod oauth;
+pub mod rfc3339;
 pub mod scope;
 pub mod secret;
 pub mod throttle;

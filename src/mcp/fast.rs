@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 use super::McpState;
 use super::tools;
 use crate::edge::bearer;
+use crate::ops::{Encoded, Encoding};
 
 /// Versions whose requests carry no per-request metadata or standard headers (those come with
 /// 2026-07-28, and rmcp checks them).
@@ -155,11 +156,11 @@ pub async fn try_answer(state: &McpState, parts: &Parts, body: &Bytes, metadata_
         state.app.metrics.forbidden();
         return Some(bearer::forbidden(metadata_url));
     }
-    Some(match tools::run(&state.app, &principal, call.name, call.arguments).await {
+    Some(match tools::run(&state.app, &principal, call.name, call.arguments, Encoding::JsonAndText).await {
         Ok(outcome) => {
             state.app.metrics.tool_call(call.name, outcome.is_error());
             match outcome {
-                tools::Outcome::Json(json) => answer(envelope.id, "result", &structured(&json)?),
+                tools::Outcome::Json(encoded) => answer(envelope.id, "result", &structured(&encoded)),
                 tools::Outcome::Failed(result) => answer(envelope.id, "result", &legacy(result)?),
             }
         }
@@ -167,53 +168,31 @@ pub async fn try_answer(state: &McpState, parts: &Parts, body: &Bytes, metadata_
     })
 }
 
-/// A successful tool result around its JSON, written once: the text content escapes it, the
-/// structured content is the JSON itself (what rmcp writes for `Outcome::into_result`).
-fn structured(json: &str) -> Option<String> {
-    let mut out = String::with_capacity(json.len() * 2 + 96);
+/// A successful tool result around its JSON, written once: the text content is the JSON
+/// escaped (written beside it, in the same pass: `ops::Encoding::JsonAndText`), the structured
+/// content is the JSON itself (what rmcp writes for `Outcome::into_result`).
+fn structured(encoded: &Encoded) -> String {
+    let json = &encoded.json;
+    let escaped;
+    let text = match &encoded.text {
+        Some(text) => text,
+        None => {
+            escaped = serde_json::to_string(json).unwrap_or_default();
+            escaped.get(1..escaped.len().saturating_sub(1)).unwrap_or_default()
+        }
+    };
+    let mut out = String::with_capacity(json.len() + text.len() + 96);
     out.push_str(r#"{"content":[{"type":"text","text":""#);
-    push_escaped(&mut out, json);
+    out.push_str(text);
     out.push_str(r#""}],"structuredContent":"#);
     out.push_str(json);
     out.push_str(r#","isError":false}"#);
-    Some(out)
-}
-
-/// Writes compact JSON as the contents of a JSON string. serde_json's compact output holds no
-/// raw control characters (inside its strings they are already escaped), so only `"` and `\`
-/// need a backslash: found with SIMD, the runs between them copied whole. The profile had
-/// serde_json's general escaper, byte by byte, as the largest single cost of `list_tasks`.
-fn push_escaped(out: &mut String, json: &str) {
-    let mut start = 0;
-    for i in memchr::memchr2_iter(b'"', b'\\', json.as_bytes()) {
-        out.push_str(&json[start..i]);
-        out.push('\\');
-        start = i;
-    }
-    out.push_str(&json[start..]);
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
-
     use super::*;
-
-    fn escaped(json: &str) -> String {
-        let mut out = String::new();
-        push_escaped(&mut out, json);
-        out
-    }
-
-    proptest! {
-        #[test]
-        fn compact_json_escapes_as_serde_json_would(texts in proptest::collection::vec("\\PC{0,12}|[\"\\\\\n\t\u{1}\u{7f}é]{0,4}", 0..6), n in any::<i64>()) {
-            let value = serde_json::json!({"texts": texts, "n": n, "nested": [{"k\"ey": texts.first()}]});
-            let compact = serde_json::to_string(&value).unwrap();
-            let expected = serde_json::to_string(&compact).unwrap();
-            prop_assert_eq!(format!("\"{}\"", escaped(&compact)), expected);
-        }
-    }
 
     #[test]
     fn only_ids_that_echo_unchanged_are_taken() {

@@ -7,7 +7,7 @@ use rmcp::{
     model::{CallToolResult, ContentBlock, JsonObject, Tool, ToolAnnotations},
 };
 
-use crate::ops::{self, Effect, OpError, Operation};
+use crate::ops::{self, Effect, Encoded, Encoding, OpError, Operation};
 use crate::service::{App, Principal, ServiceError};
 
 fn annotations(effect: Effect, title: &str) -> ToolAnnotations {
@@ -58,7 +58,7 @@ fn error_result(message: String) -> CallToolResult {
 /// What a tool call produced. A success is its result serialised once, straight from the
 /// service's struct: the same JSON is the text content and the structured content.
 pub enum Outcome {
-    Json(String),
+    Json(Encoded),
     Failed(CallToolResult),
 }
 
@@ -69,7 +69,7 @@ impl Outcome {
 
     pub fn into_result(self) -> CallToolResult {
         match self {
-            Outcome::Json(json) => {
+            Outcome::Json(Encoded { json, .. }) => {
                 let structured = serde_json::from_str(&json).ok();
                 let mut result = CallToolResult::success(vec![ContentBlock::text(json)]);
                 result.structured_content = structured;
@@ -116,16 +116,16 @@ fn failed(tool: &str, error: OpError) -> CallToolResult {
 }
 
 pub async fn call(app: &App, p: &Principal, name: &str, args: Option<JsonObject>) -> Result<CallToolResult, McpError> {
-    run(app, p, name, args).await.map(Outcome::into_result)
+    run(app, p, name, args, Encoding::Json).await.map(Outcome::into_result)
 }
 
-/// Calls a tool; an unknown tool is a protocol error (-32602).
-pub async fn run(app: &App, p: &Principal, name: &str, args: Option<JsonObject>) -> Result<Outcome, McpError> {
+/// Calls a tool, its result written as `encoding` asks; an unknown tool is a protocol error (-32602).
+pub async fn run(app: &App, p: &Principal, name: &str, args: Option<JsonObject>, encoding: Encoding) -> Result<Outcome, McpError> {
     let Some(spec) = find(name) else {
         return Err(McpError::invalid_params(format!("Unknown tool: {name}. Call tools/list for the tools this server offers."), None));
     };
     // The edge already answered 403 for a read-only token; the operation checks again for any other caller.
-    Ok(match spec.op.call(app, p, args.unwrap_or_default()).await {
+    Ok(match spec.op.call_encoded(app, p, args.unwrap_or_default(), encoding).await {
         Ok(json) => Outcome::Json(json),
         Err(error) => Outcome::Failed(failed(name, error)),
     })

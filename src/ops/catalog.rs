@@ -22,10 +22,11 @@ macro_rules! op {
             app: &'a crate::service::App,
             p: &'a crate::service::Principal,
             args: super::JsonObject,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, super::OpError>> + Send + 'a>> {
+            encoding: super::Encoding,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<super::Encoded, super::OpError>> + Send + 'a>> {
             Box::pin(async move {
                 let args: $In = super::parse(args)?;
-                super::encode(app.$method(p, args).await)
+                super::encode(app.$method(p, args).await, encoding)
             })
         }
         let routes = vec![$(Route {

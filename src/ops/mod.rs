@@ -15,6 +15,9 @@ use serde_json::{Map, Value};
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 
 mod catalog;
+mod encode;
+
+pub use encode::{Encoded, Encoding};
 
 pub type JsonObject = Map<String, Value>;
 
@@ -84,7 +87,8 @@ impl Route {
     }
 }
 
-type Runner = for<'a> fn(&'a App, &'a Principal, JsonObject) -> Pin<Box<dyn Future<Output = Result<String, OpError>> + Send + 'a>>;
+type Runner =
+    for<'a> fn(&'a App, &'a Principal, JsonObject, Encoding) -> Pin<Box<dyn Future<Output = Result<Encoded, OpError>> + Send + 'a>>;
 
 pub struct Operation {
     pub name: &'static str,
@@ -172,10 +176,15 @@ impl Operation {
     /// Checks the scope, parses the arguments, runs the service, and returns the result's JSON,
     /// serialised once. The one dispatch of every face: MCP, its fast path and the HTTP API.
     pub async fn call(&self, app: &App, p: &Principal, args: JsonObject) -> Result<String, OpError> {
+        Ok(self.call_encoded(app, p, args, Encoding::Json).await?.json)
+    }
+
+    /// `call`, with the result written as `encoding` asks (an MCP tool result wants its text too).
+    pub async fn call_encoded(&self, app: &App, p: &Principal, args: JsonObject, encoding: Encoding) -> Result<Encoded, OpError> {
         if !self.permits(p) {
             return Err(OpError::Forbidden);
         }
-        p.acting((self.run)(app, p, args)).await
+        p.acting((self.run)(app, p, args, encoding)).await
     }
 
     /// Parses the arguments as `call` does, without running anything: the fuzz target
@@ -260,8 +269,8 @@ fn missing_field(detail: &str) -> Option<&str> {
     detail.strip_prefix("missing field `")?.split('`').next()
 }
 
-pub(crate) fn encode<T: Serialize>(result: ServiceResult<T>) -> Result<String, OpError> {
-    serde_json::to_string(&result?).map_err(|e| OpError::Encode(e.to_string()))
+pub(crate) fn encode<T: Serialize>(result: ServiceResult<T>, encoding: Encoding) -> Result<Encoded, OpError> {
+    encode::encode(&result?, encoding).map_err(|e| OpError::Encode(e.to_string()))
 }
 
 #[cfg(test)]

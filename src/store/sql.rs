@@ -189,6 +189,10 @@ pub trait Cols {
     fn opt_ts(&self, col: &str) -> StoreResult<Option<DateTime<Utc>>>;
     fn opt_date(&self, col: &str) -> StoreResult<Option<NaiveDate>>;
     fn json(&self, col: &str) -> StoreResult<serde_json::Value>;
+    /// A JSON array of strings (the tags columns).
+    fn string_list(&self, col: &str) -> StoreResult<Vec<String>> {
+        serde_json::from_value(self.json(col)?).map_err(|_| StoreError::Corrupt(format!("{col}: not a JSON list of strings")))
+    }
 }
 
 pub type Map<T> = fn(&dyn Cols) -> StoreResult<T>;

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::sql::{Arg, Backend, Cols, Dialect, Map, Stmt, Tx};
 use super::*;
+use crate::core::rfc3339;
 use crate::service::metrics::{PoolUse, db_query, timed};
 
 /// Transactions take the write lock at their start. A deferred one that reads and then writes
@@ -206,7 +207,7 @@ impl Backend for SqliteStore {
             let mut rows = prepared.query(rusqlite::params_from_iter(values(args)))?;
             let mut items = Vec::new();
             while let Some(row) = rows.next()? {
-                items.push(map(&Positional { row, names: &names })?);
+                items.push(map(&Positional::new(row, &names))?);
             }
             Ok(items)
         })
@@ -218,7 +219,7 @@ impl Backend for SqliteStore {
             let mut prepared = conn.prepare_cached(&sql)?;
             let names = column_names(&prepared);
             let mut rows = prepared.query(rusqlite::params_from_iter(values(args)))?;
-            rows.next()?.map(|row| map(&Positional { row, names: &names })).transpose()
+            rows.next()?.map(|row| map(&Positional::new(row, &names))).transpose()
         })
     }
 
@@ -266,6 +267,11 @@ fn opt_date(d: Option<NaiveDate>) -> Option<String> {
 /// Column access shared by sqlx's rows and rusqlite's, so that one mapping serves both.
 trait Raw {
     fn text(&self, col: &str) -> StoreResult<String>;
+    /// A text column read where it lies, without a copy: `None` for null, else what `read`
+    /// makes of it (ids, times and JSON are parsed straight from SQLite's text).
+    fn read_text<T>(&self, col: &str, read: impl FnOnce(&str) -> T) -> StoreResult<Option<T>> {
+        Ok(self.opt_text(col)?.map(|s| read(&s)))
+    }
     fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
     fn blob(&self, col: &str) -> StoreResult<Vec<u8>>;
     fn opt_blob(&self, col: &str) -> StoreResult<Option<Vec<u8>>>;
@@ -308,7 +314,10 @@ impl<R: Raw> Cols for R {
         get_opt_date(self, col)
     }
     fn json(&self, col: &str) -> StoreResult<serde_json::Value> {
-        serde_json::from_str(&Raw::text(self, col)?).map_err(|_| StoreError::Corrupt(format!("{col}: not JSON")))
+        parsed(self, col, "JSON", |s| serde_json::from_str(s).ok())
+    }
+    fn string_list(&self, col: &str) -> StoreResult<Vec<String>> {
+        parsed(self, col, "a JSON list of strings", |s| serde_json::from_str(s).ok())
     }
 }
 
@@ -341,15 +350,42 @@ fn column_names(stmt: &rusqlite::Statement<'_>) -> Vec<String> {
 struct Positional<'a, 'r> {
     row: &'a rusqlite::Row<'r>,
     names: &'a [String],
+    /// Where the next lookup looks first: mappings read the columns in the order they are
+    /// selected, so a lookup is one comparison.
+    next: std::cell::Cell<usize>,
 }
 
-impl Positional<'_, '_> {
+impl<'a, 'r> Positional<'a, 'r> {
+    fn new(row: &'a rusqlite::Row<'r>, names: &'a [String]) -> Self {
+        Self { row, names, next: std::cell::Cell::new(0) }
+    }
+
     fn index(&self, col: &str) -> rusqlite::Result<usize> {
-        self.names.iter().position(|n| n == col).ok_or_else(|| rusqlite::Error::InvalidColumnName(col.to_owned()))
+        let guess = self.next.get();
+        let index = if self.names.get(guess).is_some_and(|n| n == col) {
+            guess
+        } else {
+            self.names.iter().position(|n| n == col).ok_or_else(|| rusqlite::Error::InvalidColumnName(col.to_owned()))?
+        };
+        self.next.set(index + 1);
+        Ok(index)
     }
 }
 
 impl Raw for Positional<'_, '_> {
+    fn read_text<T>(&self, col: &str, read: impl FnOnce(&str) -> T) -> StoreResult<Option<T>> {
+        use rusqlite::types::{FromSqlError, ValueRef};
+        let index = self.index(col)?;
+        match self.row.get_ref(index)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => Ok(Some(read(text))),
+                Err(e) => Err(rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)).into()),
+            },
+            other => Err(rusqlite::Error::FromSqlConversionFailure(index, other.data_type(), Box::new(FromSqlError::InvalidType)).into()),
+        }
+    }
+
     fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
         Ok(self.row.get::<_, Option<i64>>(self.index(col)?)?)
     }
@@ -367,32 +403,36 @@ impl Raw for Positional<'_, '_> {
     }
 }
 
-fn parse_uuid(col: &str, s: &str) -> StoreResult<Uuid> {
-    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt(format!("{col}: not a uuid")))
+fn corrupt(col: &str, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("{col}: not {what}"))
+}
+
+/// A non-null text column, parsed where it lies.
+fn parsed<T>(row: &(impl Raw + ?Sized), col: &str, what: &str, parse: impl FnOnce(&str) -> Option<T>) -> StoreResult<T> {
+    get_opt(row, col, what, parse)?.ok_or_else(|| StoreError::Corrupt(format!("{col}: null")))
+}
+
+/// A text column that may be null, parsed where it lies.
+fn get_opt<T>(row: &(impl Raw + ?Sized), col: &str, what: &str, parse: impl FnOnce(&str) -> Option<T>) -> StoreResult<Option<T>> {
+    row.read_text(col, parse)?.map(|parsed| parsed.ok_or_else(|| corrupt(col, what))).transpose()
 }
 
 fn get_uuid(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Uuid> {
-    parse_uuid(col, &row.text(col)?)
+    parsed(row, col, "a uuid", |s| Uuid::parse_str(s).ok())
 }
 
 fn get_opt_uuid(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<Uuid>> {
-    row.opt_text(col)?.map(|s| parse_uuid(col, &s)).transpose()
-}
-
-fn parse_ts(col: &str, s: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| StoreError::Corrupt(format!("{col}: not a timestamp")))
+    get_opt(row, col, "a uuid", |s| Uuid::parse_str(s).ok())
 }
 
 fn get_ts(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<DateTime<Utc>> {
-    parse_ts(col, &row.text(col)?)
+    parsed(row, col, "a timestamp", rfc3339::parse_ts)
 }
 
 fn get_opt_ts(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    row.opt_text(col)?.map(|s| parse_ts(col, &s)).transpose()
+    get_opt(row, col, "a timestamp", rfc3339::parse_ts)
 }
 
 fn get_opt_date(row: &(impl Raw + ?Sized), col: &str) -> StoreResult<Option<NaiveDate>> {
-    row.opt_text(col)?
-        .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt(format!("{col}: not a date"))))
-        .transpose()
+    get_opt(row, col, "a date", rfc3339::parse_date)
 }

@@ -156,7 +156,7 @@ pub(super) fn tag_from(row: &dyn Cols) -> StoreResult<Tag> {
 
 /// An item's `tags` column.
 pub(super) fn names_from(row: &dyn Cols) -> StoreResult<Vec<String>> {
-    serde_json::from_value(row.json("tags")?).map_err(|_| StoreError::Corrupt("tags".into()))
+    row.string_list("tags")
 }
 
 /// An item's `tags` column, to write.

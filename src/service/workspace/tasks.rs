@@ -8,6 +8,7 @@ use super::{
     CURSOR_PATTERN, REQUIRED_TEXT, TEXT, decode_cursor, encode_cursor, in_field, no_nul, not_found, nullable, optional_text, page_limit,
     parse_id, required_text, tags::clean_tags,
 };
+use crate::core::rfc3339;
 use crate::service::{App, Principal, ServiceError, ServiceResult};
 use crate::store::{Task, TaskFilter};
 
@@ -70,12 +71,16 @@ pub struct TaskView {
     pub status: String,
     /// One of low, medium, high, urgent.
     pub priority: String,
+    #[serde(serialize_with = "rfc3339::opt_date")]
     pub due_date: Option<NaiveDate>,
     pub assignee: Option<String>,
+    #[serde(serialize_with = "rfc3339::opt_ts")]
     pub completed_at: Option<DateTime<Utc>>,
     /// Its tags' names, as the tags spell them.
     pub tags: Vec<String>,
+    #[serde(serialize_with = "rfc3339::ts")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339::ts")]
     pub updated_at: DateTime<Utc>,
 }
 
