@@ -22,6 +22,10 @@ struct Args {
     /// `list_tasks` (the benchmark), `ping` (authentication and transport alone), `tools_list`
     /// (a large response without a query), `list_tasks_1` (the query with one row).
     request: String,
+    /// Tasks of other users in the database besides the benchmark user's own (`scripts/bench-scale.sh`).
+    other_tasks: usize,
+    /// API keys of other users in the database besides the benchmark user's one.
+    other_keys: usize,
 }
 
 fn args() -> Args {
@@ -32,6 +36,8 @@ fn args() -> Args {
         tasks: 10_000,
         server_core: Some("0".into()),
         request: "list_tasks".into(),
+        other_tasks: 0,
+        other_keys: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +49,8 @@ fn args() -> Args {
             "--tasks" => a.tasks = value.parse().unwrap_or(10_000),
             "--server-core" => a.server_core = (value != "none").then_some(value),
             "--request" => a.request = value,
+            "--other-tasks" => a.other_tasks = value.parse().unwrap_or(0),
+            "--other-keys" => a.other_keys = value.parse().unwrap_or(0),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -69,6 +77,42 @@ async fn connect(port: u16) -> hyper::client::conn::http1::SendRequest<Full<Byte
     sender
 }
 
+/// Other users' rows, written straight into the database before the server starts: 1,000 users
+/// sharing `tasks` tasks (a fifth of each status) and `keys` API keys. The benchmark user's
+/// requests should cost the same whatever else the tables hold.
+fn add_others(db: &str, tasks: usize, keys: usize) {
+    let mut conn = rusqlite::Connection::open(db).expect("the database");
+    let tx = conn.transaction().unwrap();
+    let users: Vec<String> = (0..1000).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let now = "2026-11-30T00:00:00.000000Z";
+    for (i, user) in users.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES (?1, ?2, 'x', ?3)",
+            (user, format!("other{i}@example.com"), now),
+        )
+        .unwrap();
+    }
+    let statuses = ["backlog", "todo", "in_progress", "in_review", "done"];
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO tasks (id, user_id, title, status, priority, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'medium', ?5, ?5)")
+            .unwrap();
+        for i in 0..tasks {
+            insert
+                .execute((uuid::Uuid::now_v7().to_string(), &users[i % users.len()], format!("Other task {i}"), statuses[i % 5], now))
+                .unwrap();
+        }
+        let mut insert = tx
+            .prepare("INSERT INTO api_keys (id, user_id, name, scope, digest, created_at) VALUES (?1, ?2, 'other', 'mcp:read', ?3, ?4)")
+            .unwrap();
+        for i in 0..keys {
+            let id: String = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+            insert.execute((id, &users[i % users.len()], uuid::Uuid::new_v4().as_bytes().repeat(2), now)).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().unwrap();
@@ -88,6 +132,9 @@ fn main() {
     };
     cli(&["user", "create", "--email", "bench@example.com", "--password-stdin"], "a long benchmark password\n");
     let token = cli(&["key", "create", "--user", "bench@example.com", "--name", "bench", "--scope", "write"], "");
+    if a.other_tasks > 0 || a.other_keys > 0 {
+        add_others(&format!("{data}/navis.db"), a.other_tasks, a.other_keys);
+    }
 
     let mut server = match &a.server_core {
         Some(core) => Command::new("taskset")
