@@ -3,6 +3,8 @@
 # targets and the properties each asserts are in fuzz/src/lib.rs.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   each target for SECONDS (default 60)
+#   scripts/fuzz.sh [SECONDS] [TARGET...] -- LIBFUZZER_FLAG...
+#                                           the flags go to each run (e.g. -max_len=1024)
 #   scripts/fuzz.sh --runs N [SECONDS] [TARGET...]
 #                                           each target for N executions, or SECONDS if given and
 #                                           reached first (the README's figures:
@@ -49,7 +51,12 @@ flags=("${profile[@]}" --sanitizer "${FUZZ_SANITIZER:-none}" --debug-assertions)
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
-targets=("$@")
+targets=()
+extra=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = -- ]; then shift; extra=("$@"); break; fi
+  targets+=("$1"); shift
+done
 start=$(date +%s)
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
@@ -75,7 +82,7 @@ for t in "${targets[@]}"; do
   t0=$(date +%s.%N)
   result=0
   if ! cargo fuzz run "${flags[@]}" "$t" "$scratch/$t" "${seeds[@]}" -- \
-    "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1; then
+    "${limit[@]}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="artifacts/$t/" "${extra[@]}" >"$log" 2>&1; then
     failed+=("$t")
     # What libFuzzer stopped on: crash (a panic), timeout (a hang) or oom (memory).
     result=$(sed -n 's|.*Test unit written to .*/\([a-z]*\)-[0-9a-f]*$|\1|p' "$log" | tail -1)
