@@ -160,7 +160,7 @@ pub async fn try_answer(state: &McpState, parts: &Parts, body: &Bytes, metadata_
         Ok(outcome) => {
             state.app.metrics.tool_call(call.name, outcome.is_error());
             match outcome {
-                tools::Outcome::Json(encoded) => answer(envelope.id, "result", &structured(&encoded)),
+                tools::Outcome::Json(encoded) => answer(envelope.id, "result", &structured(&encoded)?),
                 tools::Outcome::Failed(result) => answer(envelope.id, "result", &legacy(result)?),
             }
         }
@@ -171,23 +171,15 @@ pub async fn try_answer(state: &McpState, parts: &Parts, body: &Bytes, metadata_
 /// A successful tool result around its JSON, written once: the text content is the JSON
 /// escaped (written beside it, in the same pass: `ops::Encoding::JsonAndText`), the structured
 /// content is the JSON itself (what rmcp writes for `Outcome::into_result`).
-fn structured(encoded: &Encoded) -> String {
-    let json = &encoded.json;
-    let escaped;
-    let text = match &encoded.text {
-        Some(text) => text,
-        None => {
-            escaped = serde_json::to_string(json).unwrap_or_default();
-            escaped.get(1..escaped.len().saturating_sub(1)).unwrap_or_default()
-        }
-    };
+fn structured(encoded: &Encoded) -> Option<String> {
+    let (json, text) = (&encoded.json, encoded.text.as_deref()?);
     let mut out = String::with_capacity(json.len() + text.len() + 96);
     out.push_str(r#"{"content":[{"type":"text","text":""#);
     out.push_str(text);
     out.push_str(r#""}],"structuredContent":"#);
     out.push_str(json);
     out.push_str(r#","isError":false}"#);
-    out
+    Some(out)
 }
 
 #[cfg(test)]
